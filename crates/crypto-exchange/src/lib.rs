@@ -1,0 +1,1 @@
+//! A fault-tolerant client for Binance Spot WebSocket streams.
