@@ -145,3 +145,183 @@ impl Market {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::decimal::Fixed;
+    use crate::payload::Body;
+    use crate::stream::DepthSpeed;
+
+    const T0: u64 = 1_767_225_600_000;
+
+    fn config(seed: u64) -> MarketConfig {
+        MarketConfig {
+            symbols: crate::config::default_symbols(),
+            seed,
+            retention: 100_000,
+            warmup_actions: 2_000,
+            warmup_span_ms: 600_000,
+        }
+    }
+
+    /// Runs the market for `millis` in 10 ms steps, collecting every event.
+    fn run(market: &mut Market, from: u64, millis: u64) -> Vec<Arc<Published>> {
+        let mut out = Vec::new();
+        for t in (from..from + millis).step_by(10) {
+            market.advance(t, &Everything, &mut out);
+        }
+        out
+    }
+
+    fn fingerprint(events: &[Arc<Published>]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| e.json(crate::payload::TimeUnit::Millisecond).to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_market() {
+        let mut a = Market::new(&config(7), T0);
+        let mut b = Market::new(&config(7), T0);
+        let mut c = Market::new(&config(8), T0);
+        let (ea, eb, ec) = (
+            run(&mut a, T0, 3_000),
+            run(&mut b, T0, 3_000),
+            run(&mut c, T0, 3_000),
+        );
+        assert!(ea.len() > 100, "only {} events", ea.len());
+        assert_eq!(fingerprint(&ea), fingerprint(&eb));
+        assert_ne!(fingerprint(&ea), fingerprint(&ec));
+    }
+
+    #[test]
+    fn trade_and_agg_trade_ids_are_contiguous() {
+        let mut market = Market::new(&config(1), T0);
+        let events = run(&mut market, T0, 5_000);
+        let mut last_agg: BTreeMap<String, u64> = BTreeMap::new();
+        let mut last_trade: BTreeMap<String, u64> = BTreeMap::new();
+        for e in &events {
+            match &e.body {
+                Body::AggTrade(a) => {
+                    if let Some(prev) = last_agg.insert(a.s.to_string(), a.a) {
+                        assert_eq!(a.a, prev + 1);
+                    }
+                    assert!(a.f <= a.l);
+                }
+                Body::Trade(t) => {
+                    if let Some(prev) = last_trade.insert(t.s.to_string(), t.t) {
+                        assert_eq!(t.t, prev + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(last_agg.len(), 3, "every symbol traded");
+        // The history holds the same contiguous ids, ending at the last one streamed.
+        for m in market.symbols() {
+            let ids: Vec<u64> = m
+                .agg_trades()
+                .recent(usize::MAX)
+                .iter()
+                .map(|a| a.id)
+                .collect();
+            assert!(ids.windows(2).all(|w| w[1] == w[0] + 1));
+            assert_eq!(ids.last(), last_agg.get(m.symbol()));
+        }
+    }
+
+    /// A book kept from a snapshot plus the diff stream (PROTOCOL.md §5) equals the
+    /// market's own book after every diff.
+    #[test]
+    fn diffs_replay_the_book_exactly() {
+        let mut market = Market::new(&config(3), T0);
+        let symbol = "BTCUSDT";
+        let snapshot = |m: &Market| {
+            let s = m.symbol(symbol).map(|s| {
+                let book = s.book();
+                let side = |side| {
+                    book.top(side, usize::MAX)
+                        .into_iter()
+                        .collect::<BTreeMap<_, _>>()
+                };
+                (s.update_id(), side(Side::Bid), side(Side::Ask))
+            });
+            s.unwrap_or_default()
+        };
+        let (mut book_id, mut bids, mut asks) = snapshot(&market);
+        let mut applied = 0;
+        for t in (T0..T0 + 4_000).step_by(10) {
+            let mut out = Vec::new();
+            market.advance(t, &Everything, &mut out);
+            for e in &out {
+                let Body::DepthUpdate(d) = &e.body else {
+                    continue;
+                };
+                if d.s.as_ref() != symbol || e.stream.kind != StreamKind::Depth(DepthSpeed::Ms100) {
+                    continue;
+                }
+                assert!(d.u >= book_id);
+                assert_eq!(d.U, book_id + 1, "contiguous diffs");
+                for (side, levels) in [(&mut bids, &d.b), (&mut asks, &d.a)] {
+                    for &(price, qty) in levels {
+                        if qty == Fixed::ZERO {
+                            side.remove(&price);
+                        } else {
+                            side.insert(price, qty);
+                        }
+                    }
+                }
+                book_id = d.u;
+                applied += 1;
+                let (id, real_bids, real_asks) = snapshot(&market);
+                assert_eq!(id, book_id);
+                assert_eq!(bids, real_bids);
+                assert_eq!(asks, real_asks);
+            }
+        }
+        assert!(applied > 30, "only {applied} diffs");
+    }
+
+    fn eth_diffs(events: &[Arc<Published>]) -> Vec<(u64, u64)> {
+        events
+            .iter()
+            .filter(|e| &*e.stream_name == "ethusdt@depth@100ms")
+            .filter_map(|e| match &e.body {
+                Body::DepthUpdate(d) => Some((d.U, d.u)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn depth_faults_make_a_gap_or_a_duplicate() {
+        let mut market = Market::new(&config(4), T0);
+        let before = eth_diffs(&run(&mut market, T0, 1_000));
+        let last_u = before.last().map(|d| d.1).unwrap_or_default();
+        assert!(last_u > 0, "diffs before the fault");
+
+        if let Some(m) = market.symbol_mut("ETHUSDT") {
+            m.inject_depth_fault(DepthFault::Gap);
+        }
+        let after = eth_diffs(&run(&mut market, T0 + 1_000, 1_000));
+        assert!(after[0].0 > last_u + 1, "a gap: {after:?} after u={last_u}");
+        assert!(
+            after.windows(2).all(|w| w[1].0 == w[0].1 + 1),
+            "contiguous again"
+        );
+
+        if let Some(m) = market.symbol_mut("ETHUSDT") {
+            m.inject_depth_fault(DepthFault::Duplicate);
+        }
+        let dup = eth_diffs(&run(&mut market, T0 + 2_000, 1_000));
+        assert_eq!(
+            dup[0], dup[1],
+            "the first diff after the fault is sent twice"
+        );
+        assert!(dup[2..].windows(2).all(|w| w[1].0 == w[0].1 + 1));
+    }
+}
