@@ -1,11 +1,256 @@
-//! Admin HTTP API (to be written).
+//! The admin HTTP API: fault controls and counters for the CLI, scripts and tests
+//! in other languages. It listens on its own loopback port, separate from the
+//! Binance-shaped REST API, so nothing a Binance client does can reach it.
+//!
+//! | method and path | does |
+//! |---|---|
+//! | `GET /admin/status` | addresses, symbols, open connections, active faults |
+//! | `GET /admin/connections` | counters of every remembered stream connection |
+//! | `GET /admin/handshakes` | handshake counters |
+//! | `GET /admin/rest` | REST counters |
+//! | `POST /admin/drop?code=1001&reason=…` or `?reset=true` | drop every stream connection |
+//! | `POST /admin/stall?on=true` | stall (or `on=false` to resume) |
+//! | `POST /admin/refuse?ms=5000` | refuse new stream connections for a while |
+//! | `POST /admin/rest-fault?kind=500\|503\|429\|418\|slow&ms=…&for_ms=…` | make REST misbehave |
+//! | `DELETE /admin/rest-fault` | end the REST fault |
+//! | `POST /admin/depth-gap?symbol=BTCUSDT` | drop the next depth diff (sequence gap) |
+//! | `POST /admin/depth-duplicate?symbol=BTCUSDT` | send the next depth diff twice |
+//! | `POST /admin/server-shutdown` | send `serverShutdown` on every connection |
+//! | `POST /admin/rate?symbol=BTCUSDT&actions_per_sec=100` | change a symbol's event rate |
+//!
+//! Every answer is JSON; a bad request gets 400 with `{"error": "…"}` naming the
+//! parameter and what it accepts.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use crate::state::Shared;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::market::DepthFault;
+use crate::state::{DropKind, RestFault, Shared, lock};
+
+type Params = Query<HashMap<String, String>>;
+type AppState = State<Arc<Shared>>;
 
 /// The admin routes.
-pub(crate) fn router(shared: Arc<Shared>) -> axum::Router {
-    let _ = shared;
-    axum::Router::new()
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/admin/status", get(status))
+        .route("/admin/connections", get(connections))
+        .route("/admin/handshakes", get(handshakes))
+        .route("/admin/rest", get(rest_stats))
+        .route("/admin/drop", post(drop_connections))
+        .route("/admin/stall", post(stall))
+        .route("/admin/refuse", post(refuse))
+        .route(
+            "/admin/rest-fault",
+            post(rest_fault).delete(clear_rest_fault),
+        )
+        .route("/admin/depth-gap", post(depth_gap))
+        .route("/admin/depth-duplicate", post(depth_duplicate))
+        .route("/admin/server-shutdown", post(server_shutdown))
+        .route("/admin/rate", post(rate))
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+/// A 400 answer naming what was wrong.
+struct BadRequest(String);
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        (StatusCode::BAD_REQUEST, Json(json!({ "error": self.0 }))).into_response()
+    }
+}
+
+fn param<'a>(
+    params: &'a HashMap<String, String>,
+    name: &str,
+    accepts: &str,
+) -> Result<&'a str, BadRequest> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .ok_or_else(|| BadRequest(format!("missing parameter `{name}`: expected {accepts}")))
+}
+
+fn parse<T: std::str::FromStr>(
+    params: &HashMap<String, String>,
+    name: &str,
+    accepts: &str,
+) -> Result<T, BadRequest> {
+    let text = param(params, name, accepts)?;
+    text.parse()
+        .map_err(|_| BadRequest(format!("parameter `{name}` = {text:?}: expected {accepts}")))
+}
+
+async fn status(State(shared): AppState) -> Json<Value> {
+    let connections = shared.counters.connections();
+    let open = connections.iter().filter(|c| c.open).count();
+    let symbols: Vec<Value> = lock(&shared.market)
+        .symbols()
+        .iter()
+        .map(|m| {
+            json!({
+                "symbol": m.symbol(),
+                "last_price": m.last_price().to_string(),
+                "update_id": m.update_id(),
+                "actions_per_sec": m.actions_per_sec(),
+            })
+        })
+        .collect();
+    Json(json!({
+        "symbols": symbols,
+        "open_connections": open,
+        "stalled": shared.faults.stalled.load(Ordering::SeqCst),
+        "refusing": shared.faults.refusing(tokio::time::Instant::now()),
+        "rest_fault": shared.faults.rest_fault(tokio::time::Instant::now()).map(|f| format!("{f:?}")),
+        "seed": shared.config.seed,
+    }))
+}
+
+async fn connections(State(shared): AppState) -> Json<Value> {
+    Json(json!(shared.counters.connections()))
+}
+
+async fn handshakes(State(shared): AppState) -> Json<Value> {
+    Json(json!(*lock(&shared.counters.handshakes)))
+}
+
+async fn rest_stats(State(shared): AppState) -> Json<Value> {
+    Json(json!(*lock(&shared.counters.rest)))
+}
+
+async fn drop_connections(
+    State(shared): AppState,
+    Query(params): Params,
+) -> Result<Json<Value>, BadRequest> {
+    let how = if params.get("reset").is_some_and(|v| v == "true") {
+        DropKind::Reset
+    } else {
+        let code: u16 = match params.get("code") {
+            Some(_) => parse(&params, "code", "a close code such as 1001 or 1008")?,
+            None => 1001,
+        };
+        if !(1000..=4999).contains(&code) || matches!(code, 1004..=1006 | 1015) {
+            return Err(BadRequest(format!(
+                "parameter `code` = {code}: expected a close code that may be sent (1000-4999, not 1004-1006 or 1015)"
+            )));
+        }
+        DropKind::Close {
+            code,
+            reason: params.get("reason").cloned().unwrap_or_default(),
+        }
+    };
+    Ok(Json(json!({ "dropped": shared.drop_connections(how) })))
+}
+
+async fn stall(State(shared): AppState, Query(params): Params) -> Result<Json<Value>, BadRequest> {
+    let on: bool = parse(&params, "on", "true or false")?;
+    shared.set_stalled(on);
+    Ok(Json(json!({ "stalled": on })))
+}
+
+async fn refuse(State(shared): AppState, Query(params): Params) -> Result<Json<Value>, BadRequest> {
+    let ms: u64 = parse(&params, "ms", "milliseconds to refuse new connections for")?;
+    shared.refuse_connections(Duration::from_millis(ms));
+    Ok(Json(json!({ "refusing_ms": ms })))
+}
+
+async fn rest_fault(
+    State(shared): AppState,
+    Query(params): Params,
+) -> Result<Json<Value>, BadRequest> {
+    const KINDS: &str = "a 5xx status (500-599), 429, 418 or slow";
+    let kind = param(&params, "kind", KINDS)?;
+    let fault = match kind {
+        "429" => RestFault::TooManyRequests,
+        "418" => RestFault::Banned,
+        "slow" => RestFault::Slow(Duration::from_millis(parse(
+            &params,
+            "ms",
+            "the delay in milliseconds for kind=slow",
+        )?)),
+        other => match other.parse::<u16>() {
+            Ok(code) if (500..=599).contains(&code) => RestFault::ServerError(code),
+            _ => {
+                return Err(BadRequest(format!(
+                    "parameter `kind` = {other:?}: expected {KINDS}"
+                )));
+            }
+        },
+    };
+    let duration = match params.get("for_ms") {
+        Some(_) => Some(Duration::from_millis(parse(
+            &params,
+            "for_ms",
+            "milliseconds",
+        )?)),
+        None => None,
+    };
+    shared.set_rest_fault(fault, duration);
+    Ok(Json(
+        json!({ "rest_fault": format!("{fault:?}"), "for_ms": duration.map(|d| d.as_millis()) }),
+    ))
+}
+
+async fn clear_rest_fault(State(shared): AppState) -> Json<Value> {
+    shared.clear_rest_fault();
+    Json(json!({ "rest_fault": null }))
+}
+
+async fn depth_gap(
+    State(shared): AppState,
+    Query(params): Params,
+) -> Result<Json<Value>, BadRequest> {
+    depth_fault(&shared, &params, DepthFault::Gap)
+}
+
+async fn depth_duplicate(
+    State(shared): AppState,
+    Query(params): Params,
+) -> Result<Json<Value>, BadRequest> {
+    depth_fault(&shared, &params, DepthFault::Duplicate)
+}
+
+fn depth_fault(
+    shared: &Shared,
+    params: &HashMap<String, String>,
+    fault: DepthFault,
+) -> Result<Json<Value>, BadRequest> {
+    let symbol = param(params, "symbol", "a listed symbol such as BTCUSDT")?;
+    shared
+        .depth_fault(symbol, fault)
+        .map_err(|e| BadRequest(e.to_string()))?;
+    Ok(Json(
+        json!({ "symbol": symbol, "armed": format!("{fault:?}") }),
+    ))
+}
+
+async fn server_shutdown(State(shared): AppState) -> Json<Value> {
+    Json(json!({ "notified": shared.send_server_shutdown() }))
+}
+
+async fn rate(State(shared): AppState, Query(params): Params) -> Result<Json<Value>, BadRequest> {
+    let symbol = param(&params, "symbol", "a listed symbol such as BTCUSDT")?;
+    let rate: f64 = parse(&params, "actions_per_sec", "a non-negative number")?;
+    shared
+        .set_symbol_rate(symbol, rate)
+        .map_err(|e| BadRequest(e.to_string()))?;
+    Ok(Json(json!({ "symbol": symbol, "actions_per_sec": rate })))
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "unknown admin path: see GET /admin/status and the binance-sim docs for the list" })),
+    )
+        .into_response()
 }

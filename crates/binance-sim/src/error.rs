@@ -20,6 +20,12 @@ pub enum SimError {
     /// A fault control named a symbol the simulator does not list (permanent).
     #[error("unknown symbol {0:?}: the simulator lists only its configured symbols")]
     UnknownSymbol(String),
+    /// A fault control was given an invalid value (permanent: fix the value).
+    #[error("invalid control: {0}")]
+    InvalidControl(String),
+    /// Writing the simulator's addresses failed (permanent for that output).
+    #[error("cannot write the simulator's addresses: {0}")]
+    Output(std::io::Error),
 }
 
 impl SimError {

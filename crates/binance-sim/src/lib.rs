@@ -3,7 +3,9 @@
 //! (Crate documentation is completed with the server.)
 
 mod admin;
+pub mod cli;
 pub mod config;
+mod controls;
 pub mod decimal;
 mod error;
 pub mod market;

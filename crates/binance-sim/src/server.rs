@@ -2,19 +2,16 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
 use crate::config::SimConfig;
 use crate::error::SimError;
 use crate::market::{DepthFault, Market};
 use crate::state::{
-    ActiveRestFault, ConnCommand, ConnectionStats, DropKind, HandshakeStats, RestFault, RestStats,
-    Shared, lock, now_ms,
+    ConnectionStats, DropKind, HandshakeStats, RestFault, RestStats, Shared, lock, now_ms,
 };
 
 /// The simulated exchange.
@@ -183,41 +180,32 @@ impl SimHandle {
 
     /// Drops every open stream connection; returns how many were told to.
     pub fn drop_connections(&self, how: DropKind) -> usize {
-        self.shared
-            .commands
-            .send(ConnCommand::Drop(how))
-            .unwrap_or(0)
+        self.shared.drop_connections(how)
     }
 
     /// Sends a `serverShutdown` event on every open stream connection; returns how many.
     pub fn send_server_shutdown(&self) -> usize {
-        self.shared
-            .commands
-            .send(ConnCommand::ServerShutdown)
-            .unwrap_or(0)
+        self.shared.send_server_shutdown()
     }
 
     /// Starts or ends a stall: connections stay open but nothing is sent on them.
     pub fn set_stalled(&self, stalled: bool) {
-        self.shared.faults.stalled.store(stalled, Ordering::SeqCst);
+        self.shared.set_stalled(stalled);
     }
 
     /// Refuses (resets) new stream connections for `duration`; zero stops refusing.
     pub fn refuse_connections(&self, duration: Duration) {
-        *lock(&self.shared.faults.refuse_until) = Some(Instant::now() + duration);
+        self.shared.refuse_connections(duration);
     }
 
     /// Makes REST misbehave for `duration` (or until cleared when `None`).
     pub fn set_rest_fault(&self, fault: RestFault, duration: Option<Duration>) {
-        *lock(&self.shared.faults.rest) = Some(ActiveRestFault {
-            fault,
-            until: duration.map(|d| Instant::now() + d),
-        });
+        self.shared.set_rest_fault(fault, duration);
     }
 
     /// Ends any REST fault.
     pub fn clear_rest_fault(&self) {
-        *lock(&self.shared.faults.rest) = None;
+        self.shared.clear_rest_fault();
     }
 
     /// Drops the next depth diff of each speed for `symbol`, so subscribers see a sequence gap.
@@ -225,35 +213,24 @@ impl SimHandle {
     /// # Errors
     /// [`SimError::UnknownSymbol`] when the symbol is not listed.
     pub fn inject_depth_gap(&self, symbol: &str) -> Result<(), SimError> {
-        self.depth_fault(symbol, DepthFault::Gap)
+        self.shared.depth_fault(symbol, DepthFault::Gap)
     }
 
-    /// Sends the previous depth diff of each speed again for `symbol`.
+    /// Sends the next depth diff of each speed twice for `symbol`.
     ///
     /// # Errors
     /// [`SimError::UnknownSymbol`] when the symbol is not listed.
     pub fn inject_depth_duplicate(&self, symbol: &str) -> Result<(), SimError> {
-        self.depth_fault(symbol, DepthFault::Duplicate)
-    }
-
-    fn depth_fault(&self, symbol: &str, fault: DepthFault) -> Result<(), SimError> {
-        lock(&self.shared.market)
-            .symbol_mut(symbol)
-            .ok_or_else(|| SimError::UnknownSymbol(symbol.to_owned()))?
-            .inject_depth_fault(fault);
-        Ok(())
+        self.shared.depth_fault(symbol, DepthFault::Duplicate)
     }
 
     /// Changes how many market actions per second `symbol` performs (0 freezes it).
     ///
     /// # Errors
-    /// [`SimError::UnknownSymbol`] when the symbol is not listed.
+    /// [`SimError::UnknownSymbol`] when the symbol is not listed,
+    /// [`SimError::InvalidControl`] for a negative or non-finite rate.
     pub fn set_symbol_rate(&self, symbol: &str, actions_per_sec: f64) -> Result<(), SimError> {
-        lock(&self.shared.market)
-            .symbol_mut(symbol)
-            .ok_or_else(|| SimError::UnknownSymbol(symbol.to_owned()))?
-            .set_rate(actions_per_sec, now_ms());
-        Ok(())
+        self.shared.set_symbol_rate(symbol, actions_per_sec)
     }
 
     /// Counters of every stream connection remembered, oldest first.
