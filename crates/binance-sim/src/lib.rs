@@ -8,6 +8,7 @@ pub mod config;
 mod controls;
 pub mod decimal;
 mod error;
+pub mod firehose;
 pub mod market;
 pub mod payload;
 mod rest;
