@@ -289,3 +289,36 @@ async fn slow_fault_delays_a_correct_answer() {
     assert_eq!(resp.status, 200);
     assert!(started.elapsed() < delay, "{:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn shutdown_is_not_held_by_a_slow_request() {
+    let rest = Rest::start(config()).await;
+    rest.sim
+        .set_rest_fault(RestFault::Slow(Duration::from_secs(3600)), None);
+    let url = format!("{}/api/v3/ping", rest.sim.rest_url());
+    let client = rest.client.clone();
+    let pending = tokio::spawn(async move {
+        let resp = client.get(url).send().await?;
+        let status = resp.status().as_u16();
+        resp.text().await.map(|body| (status, body))
+    });
+    // Requests are counted on receipt: wait until this one is being delayed.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while rest.sim.rest_stats().requests == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the request reaches the server");
+    let started = tokio::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), rest.sim.shutdown())
+        .await
+        .expect("shutdown does not wait for the hour-long delay");
+    let answered = tokio::time::timeout(Duration::from_secs(10), pending)
+        .await
+        .expect("the slow request ends")
+        .expect("the request task does not panic")
+        .expect("the in-flight request is answered during graceful shutdown");
+    assert_eq!(answered, (200, "{}".to_owned()));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

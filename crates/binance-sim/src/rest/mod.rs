@@ -1,7 +1,8 @@
 //! The REST `/api/v3` market-data server: Binance's endpoints, weights, limits, bans and errors.
 //!
 //! Every request goes through one function, [`dispatch`], in this order:
-//! 1. an active [`RestFault`] answers instead (or, for `Slow`, delays the normal answer);
+//! 1. an active [`RestFault`] answers instead (or, for `Slow`, delays the normal answer; the
+//!    delay ends early when the simulator shuts down, so a slow request never holds shutdown);
 //! 2. an unknown path is 404 and a method other than GET is 405, neither charged;
 //! 3. the request's weight is computed from its raw parameters ([`endpoint`]) and the IP's
 //!    [`weight::Limiter`] admits it, or answers 429 or 418;
@@ -232,6 +233,8 @@ async fn dispatch(State(state): State<Arc<RestState>>, request: Request) -> Resp
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
     let (parts, _) = request.into_parts();
+    // Counted on receipt, so a request still being served (say, under `Slow`) is visible.
+    lock(&state.shared.counters.rest).requests += 1;
     let outcome = state.respond(ip, &parts).await;
     state.record(ip, &outcome);
     outcome.into_response()
@@ -240,7 +243,14 @@ async fn dispatch(State(state): State<Arc<RestState>>, request: Request) -> Resp
 impl RestState {
     async fn respond(&self, ip: IpAddr, parts: &Parts) -> Outcome {
         match self.shared.faults.rest_fault(Instant::now()) {
-            Some(RestFault::Slow(delay)) => tokio::time::sleep(delay).await,
+            Some(RestFault::Slow(delay)) => {
+                // Graceful shutdown waits for in-flight requests: a long delay must not hold it.
+                let mut shutdown = self.shared.shutdown_signal();
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => {}
+                }
+            }
             Some(fault) => return self.fault(fault, ip),
             None => {}
         }
@@ -355,7 +365,6 @@ impl RestState {
     /// Counts the response in [`crate::RestStats`].
     fn record(&self, ip: IpAddr, outcome: &Outcome) {
         let mut stats = lock(&self.shared.counters.rest);
-        stats.requests += 1;
         *stats.by_status.entry(outcome.status.as_u16()).or_insert(0) += 1;
         stats.weight_used_1m.insert(ip.to_string(), outcome.used);
         if outcome.new_ban {
