@@ -179,7 +179,7 @@ impl SimConfig {
         );
         for spec in &self.symbols {
             check(
-                !spec.symbol.is_empty() && spec.symbol.chars().all(|c| c.is_alphanumeric()),
+                !spec.symbol.is_empty() && spec.symbol.chars().all(char::is_alphanumeric),
                 format!(
                     "symbols: {:?} must be non-empty and alphanumeric",
                     spec.symbol

@@ -60,7 +60,7 @@ impl Fixed {
 
     /// The product of two decimals, truncated to eight fractional digits.
     #[must_use]
-    pub fn mul(self, other: Fixed) -> Fixed {
+    pub fn times(self, other: Fixed) -> Fixed {
         let product = i128::from(self.0) * i128::from(other.0) / i128::from(SCALE);
         Fixed(i64::try_from(product).unwrap_or(i64::MAX))
     }

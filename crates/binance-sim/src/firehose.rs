@@ -116,7 +116,7 @@ impl Firehose {
             json.extend_from_slice(ints.format(last).as_bytes());
             json.extend_from_slice(b",\"T\":");
             json.extend_from_slice(ints.format(time).as_bytes());
-            json.extend_from_slice(if id % 2 == 0 {
+            json.extend_from_slice(if id.is_multiple_of(2) {
                 b",\"m\":true,\"M\":true}"
             } else {
                 b",\"m\":false,\"M\":true}"

@@ -531,9 +531,9 @@ mod tests {
             id,
             price: Fixed(price),
             qty: Fixed(100),
-            quote_qty: Fixed(price).mul(Fixed(100)),
+            quote_qty: Fixed(price).times(Fixed(100)),
             time,
-            buyer_maker: id % 2 == 0,
+            buyer_maker: id.is_multiple_of(2),
         }
     }
 

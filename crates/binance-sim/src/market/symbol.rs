@@ -74,6 +74,9 @@ struct DiffTracker {
     last_event: Option<Arc<Published>>,
 }
 
+/// A price level as (price, total quantity).
+type Level = (Fixed, Fixed);
+
 /// A one-shot fault on the depth streams of a symbol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DepthFault {
@@ -102,7 +105,7 @@ pub struct SymbolMarket {
     last_trade_time: u64,
     diffs: [DiffTracker; 2],
     depth_faults: [Option<DepthFault>; 2],
-    best: (Option<(Fixed, Fixed)>, Option<(Fixed, Fixed)>),
+    best: (Option<Level>, Option<Level>),
     rate_since: u64,
     actions_since: u64,
     actions_per_sec: f64,
@@ -474,7 +477,7 @@ impl SymbolMarket {
                     id: self.next_trade_id,
                     price,
                     qty: fill.qty,
-                    quote_qty: price.mul(fill.qty),
+                    quote_qty: price.times(fill.qty),
                     time: now,
                     buyer_maker,
                 };
