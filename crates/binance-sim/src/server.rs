@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -199,7 +198,7 @@ impl SimHandle {
 
     /// Starts or ends a stall: connections stay open but nothing is sent on them.
     pub fn set_stalled(&self, stalled: bool) {
-        self.shared.faults.stalled.store(stalled, Ordering::SeqCst);
+        self.shared.faults.set_stalled(stalled);
     }
 
     /// Refuses (resets) new stream connections for `duration`; zero stops refusing.
