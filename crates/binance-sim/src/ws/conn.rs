@@ -23,6 +23,7 @@ use socket2::SockRef;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -36,7 +37,7 @@ use super::gate::Gated;
 use super::handshake::{Refusal, Target, parse_target};
 use super::rules::{Keepalive, KeepaliveAction, RateWindow, later};
 use crate::payload::{ServerShutdownEvent, TimeUnit, Ts, to_json};
-use crate::state::{CloseRecord, ConnCommand, ConnCounters, DropKind, Shared, lock, now_ms};
+use crate::state::{Batch, CloseRecord, ConnCommand, ConnCounters, DropKind, Shared, lock, now_ms};
 
 /// How long a client has to send its HTTP upgrade request.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,9 +59,32 @@ pub(super) async fn serve_connection(
     let Some((ws, target, path)) = handshake(&shared, stream, limited).await else {
         return;
     };
+    // Subscribe before the connection is listed: a test that sees it listed and
+    // then sends a command or publishes must reach it.
+    let bus = Bus::subscribe(&shared);
     let counters = shared.counters.open(peer, path);
     let conn = Conn::new(shared, ws, target, counters);
-    conn.run().await;
+    conn.run(bus).await;
+}
+
+/// The connection's receivers of the simulator's signals.
+#[derive(Debug)]
+struct Bus {
+    shutdown: watch::Receiver<bool>,
+    commands: broadcast::Receiver<ConnCommand>,
+    events: broadcast::Receiver<Batch>,
+    stall: watch::Receiver<()>,
+}
+
+impl Bus {
+    fn subscribe(shared: &Shared) -> Self {
+        Bus {
+            shutdown: shared.shutdown_signal(),
+            commands: shared.commands.subscribe(),
+            events: shared.events.subscribe(),
+            stall: shared.faults.stall_changed.subscribe(),
+        }
+    }
 }
 
 /// Performs the handshake; `None` when it was refused or failed (counted in the stats).
@@ -147,6 +171,9 @@ enum IoEvent {
     ReadError(WsError),
     WriteError(WsError),
     Ended,
+    /// Everything queued has been written and flushed: the loop may take the next
+    /// event batch.
+    Flushed,
 }
 
 /// Drives queued writes (fed one by one, then one flush) and, if `read`, the next read.
@@ -154,6 +181,7 @@ enum IoEvent {
 /// Cancel-safe: a message leaves the queue only when the sink has accepted it, and
 /// tungstenite keeps partial reads buffered.
 fn poll_io(ws: &mut Ws, out: &mut Outbox, read: bool, cx: &mut Context<'_>) -> Poll<IoEvent> {
+    let was_busy = !out.is_idle();
     while !out.queue.is_empty() {
         match Pin::new(&mut *ws).poll_ready(cx) {
             Poll::Ready(Ok(())) => {
@@ -174,6 +202,9 @@ fn poll_io(ws: &mut Ws, out: &mut Outbox, read: bool, cx: &mut Context<'_>) -> P
             Poll::Ready(Err(error)) => return Poll::Ready(IoEvent::WriteError(error)),
             Poll::Pending => {}
         }
+    }
+    if was_busy && out.is_idle() {
+        return Poll::Ready(IoEvent::Flushed);
     }
     if read {
         return match Pin::new(&mut *ws).poll_next(cx) {
@@ -362,11 +393,13 @@ impl Conn {
         self.send(Message::text(text));
     }
 
-    async fn run(mut self) {
-        let mut shutdown = self.shared.shutdown_signal();
-        let mut commands = self.shared.commands.subscribe();
-        let mut events = self.shared.events.subscribe();
-        let mut stall = self.shared.faults.stall_changed.subscribe();
+    async fn run(mut self, bus: Bus) {
+        let Bus {
+            mut shutdown,
+            mut commands,
+            mut events,
+            mut stall,
+        } = bus;
         let (mut commands_open, mut events_open, mut stall_open) = (true, true, true);
         let timer = tokio::time::sleep_until(self.next_deadline());
         tokio::pin!(timer);
@@ -438,6 +471,7 @@ impl Conn {
                     Some(Ending::Lost)
                 }
                 Some(IoEvent::Ended) => Some(Ending::Lost),
+                Some(IoEvent::Flushed) => None,
             };
             if let Some(ending) = outcome {
                 break ending;
