@@ -151,9 +151,14 @@ async fn handshake(
 }
 
 /// Frames waiting to be written, and whether written ones still need a flush.
+///
+/// Each frame carries a flag marking the last frame of an event batch, so the
+/// connection knows how many batches it is behind: the measure of a slow consumer.
 #[derive(Debug, Default)]
 struct Outbox {
-    queue: VecDeque<Message>,
+    queue: VecDeque<(Message, bool)>,
+    /// Event batches with at least one frame not yet handed to tungstenite.
+    pending_batches: usize,
     unflushed: bool,
 }
 
@@ -161,6 +166,25 @@ impl Outbox {
     /// True when everything queued has been written and flushed.
     fn is_idle(&self) -> bool {
         self.queue.is_empty() && !self.unflushed
+    }
+
+    fn push(&mut self, message: Message) {
+        self.queue.push_back((message, false));
+    }
+
+    /// Marks the frames queued since the previous batch as one event batch.
+    fn end_batch(&mut self) {
+        if let Some((_, last)) = self.queue.back_mut()
+            && !*last
+        {
+            *last = true;
+            self.pending_batches += 1;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.queue.clear();
+        self.pending_batches = 0;
     }
 }
 
@@ -171,9 +195,6 @@ enum IoEvent {
     ReadError(WsError),
     WriteError(WsError),
     Ended,
-    /// Everything queued has been written and flushed: the loop may take the next
-    /// event batch.
-    Flushed,
 }
 
 /// Drives queued writes (fed one by one, then one flush) and, if `read`, the next read.
@@ -181,11 +202,13 @@ enum IoEvent {
 /// Cancel-safe: a message leaves the queue only when the sink has accepted it, and
 /// tungstenite keeps partial reads buffered.
 fn poll_io(ws: &mut Ws, out: &mut Outbox, read: bool, cx: &mut Context<'_>) -> Poll<IoEvent> {
-    let was_busy = !out.is_idle();
     while !out.queue.is_empty() {
         match Pin::new(&mut *ws).poll_ready(cx) {
             Poll::Ready(Ok(())) => {
-                if let Some(message) = out.queue.pop_front() {
+                if let Some((message, ends_batch)) = out.queue.pop_front() {
+                    if ends_batch {
+                        out.pending_batches -= 1;
+                    }
                     if let Err(error) = Pin::new(&mut *ws).start_send(message) {
                         return Poll::Ready(IoEvent::WriteError(error));
                     }
@@ -202,9 +225,6 @@ fn poll_io(ws: &mut Ws, out: &mut Outbox, read: bool, cx: &mut Context<'_>) -> P
             Poll::Ready(Err(error)) => return Poll::Ready(IoEvent::WriteError(error)),
             Poll::Pending => {}
         }
-    }
-    if was_busy && out.is_idle() {
-        return Poll::Ready(IoEvent::Flushed);
     }
     if read {
         return match Pin::new(&mut *ws).poll_next(cx) {
@@ -373,7 +393,7 @@ impl Conn {
     /// Queues a frame for the client and counts it.
     fn send(&mut self, message: Message) {
         self.counters.frames_out.fetch_add(1, Ordering::Relaxed);
-        self.out.queue.push_back(message);
+        self.out.push(message);
     }
 
     /// The `serverShutdown` event, raw or combined as the connection is now.
@@ -406,10 +426,6 @@ impl Conn {
         let ending = loop {
             timer.as_mut().reset(self.next_deadline());
             let stalled = self.stalled();
-            // Take the next batch only once the previous one is written: a client that
-            // reads too slowly makes the bus overtake it (`Lagged`). While stalled,
-            // batches are taken and dropped.
-            let take_events = events_open && (stalled || self.out.is_idle());
             let step = tokio::select! {
                 biased;
                 _ = shutdown.wait_for(|stop| *stop) => {
@@ -432,7 +448,7 @@ impl Conn {
                 },
                 () = &mut timer => None,
                 io = poll_fn(|cx| poll_io(&mut self.ws, &mut self.out, true, cx)) => Some(io),
-                batch = events.recv(), if take_events => {
+                batch = events.recv(), if events_open => {
                     match batch {
                         Ok(batch) if !stalled => {
                             let combined = self.subs.session.combined();
@@ -441,16 +457,17 @@ impl Conn {
                                     self.send(Message::text(event.frame(self.unit, combined)));
                                 }
                             }
+                            self.out.end_batch();
+                            if self.out.pending_batches > self.shared.config.rules.send_buffer {
+                                break slow_consumer();
+                            }
                         }
+                        // While stalled, batches are taken and dropped.
                         Ok(_) => {}
+                        // The task itself fell behind the bus (a starved runtime).
                         Err(RecvError::Lagged(missed)) => {
-                            tracing::debug!(missed, "stream connection is a slow consumer");
-                            break Ending::Close {
-                                code: 1013,
-                                reason: "Slow consumer".to_owned(),
-                                read_broken: false,
-                                discard_queued: true,
-                            };
+                            tracing::debug!(missed, "stream connection lagged behind the bus");
+                            break slow_consumer();
                         }
                         Err(RecvError::Closed) => events_open = false,
                     }
@@ -471,7 +488,6 @@ impl Conn {
                     Some(Ending::Lost)
                 }
                 Some(IoEvent::Ended) => Some(Ending::Lost),
-                Some(IoEvent::Flushed) => None,
             };
             if let Some(ending) = outcome {
                 break ending;
@@ -554,13 +570,13 @@ impl Conn {
                     by_server: true,
                 });
                 if discard_queued {
-                    self.out.queue.clear();
+                    self.out.clear();
                 }
                 let frame = CloseFrame {
                     code: CloseCode::from(code),
                     reason: truncate(&reason, MAX_REASON).into(),
                 };
-                self.out.queue.push_back(Message::Close(Some(frame)));
+                self.out.push(Message::Close(Some(frame)));
                 let deadline = Instant::now() + CLOSE_GRACE;
                 let ws = &mut self.ws;
                 let out = &mut self.out;
@@ -594,7 +610,7 @@ impl Conn {
                     by_server: false,
                 });
                 // Nothing may follow the close; reading on sends tungstenite's answer.
-                self.out.queue.clear();
+                self.out.clear();
                 drain_frames(&mut self.ws, Instant::now() + CLOSE_GRACE).await;
             }
             Ending::Lost => {
@@ -605,6 +621,16 @@ impl Conn {
                 });
             }
         }
+    }
+}
+
+/// The close for a client that falls `send_buffer` event batches behind.
+fn slow_consumer() -> Ending {
+    Ending::Close {
+        code: 1013,
+        reason: "Slow consumer".to_owned(),
+        read_broken: false,
+        discard_queued: true,
     }
 }
 
