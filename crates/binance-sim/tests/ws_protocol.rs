@@ -10,7 +10,8 @@ use futures_util::SinkExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use ws_common::{
     Client, connect, connect_refused, connect_tracked, expect_close, fixture, next_event,
     next_reply, relaxed_rules, request, start, stats, wait_until,
@@ -374,6 +375,19 @@ async fn bad_input_gets_its_reply_or_close_and_never_hurts_others() -> Result<()
         );
         still_streaming(&mut observer).await?;
     }
+
+    // A text frame that is not UTF-8 closes with 1007.
+    let (mut bad, id) = connect_tracked(&sim, "/ws").await?;
+    let frame = Frame::message(vec![b'{', 0xff, b'}'], OpCode::Data(Data::Text), true);
+    bad.send(Message::Frame(frame)).await?;
+    let frame = expect_close(&mut bad).await?;
+    ensure!(frame.code == CloseCode::Invalid, "{frame:?}");
+    ensure!(
+        stats(&sim, id)?
+            .close
+            .is_some_and(|c| c.code == 1007 && c.by_server)
+    );
+    still_streaming(&mut observer).await?;
 
     // The first connection survived everything and still answers.
     let reply = request(&mut ws, r#"{"method":"LIST_SUBSCRIPTIONS","id":5}"#).await?;

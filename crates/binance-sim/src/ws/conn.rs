@@ -98,6 +98,10 @@ async fn handshake(
         .max_message_size(Some(rules.max_message_size))
         .max_frame_size(Some(rules.max_message_size));
     let mut decision: Option<(Result<Target, Refusal>, String)> = None;
+    #[allow(
+        clippy::result_large_err,
+        reason = "the signature is tungstenite's handshake callback"
+    )]
     let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
         let uri = request.uri();
         let path = uri
