@@ -9,32 +9,29 @@
 //! changes. Every way out goes through [`Conn::finish`], which records how the
 //! connection ended.
 
-use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Duration;
 
-use futures_util::{Sink, Stream, StreamExt};
-use socket2::SockRef;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, timeout, timeout_at};
+use tokio_tungstenite::accept_hdr_async_with_config;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{WebSocketStream, accept_hdr_async_with_config};
 
 use super::control::Session;
 use super::gate::Gated;
 use super::handshake::{Refusal, Target, parse_target};
+use super::outbox::{IoEvent, Outbox, Ws, drain_frames, drain_raw, poll_io, reset};
+use super::registered::{CloseGuard, Registered};
 use super::rules::{Keepalive, KeepaliveAction, RateWindow, later};
 use crate::payload::{ServerShutdownEvent, TimeUnit, Ts, to_json};
 use crate::state::{Batch, CloseRecord, ConnCommand, ConnCounters, DropKind, Shared, lock, now_ms};
@@ -42,11 +39,9 @@ use crate::state::{Batch, CloseRecord, ConnCommand, ConnCounters, DropKind, Shar
 /// How long a client has to send its HTTP upgrade request.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the server waits for the client's answer after sending a close frame.
-pub(super) const CLOSE_GRACE: Duration = Duration::from_secs(1);
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// The longest close reason a close frame can carry (125 bytes minus the code).
 const MAX_REASON: usize = 123;
-
-type Ws = WebSocketStream<Gated>;
 
 /// Runs one accepted TCP connection to its end. `limited` is set when the attempt
 /// broke the per-IP limit; it then gets HTTP 429 with this `Retry-After`.
@@ -154,93 +149,6 @@ async fn handshake(
     }
 }
 
-/// Frames waiting to be written, and whether written ones still need a flush.
-///
-/// Each frame carries a flag marking the last frame of an event batch, so the
-/// connection knows how many batches it is behind: the measure of a slow consumer.
-#[derive(Debug, Default)]
-struct Outbox {
-    queue: VecDeque<(Message, bool)>,
-    /// Event batches with at least one frame not yet handed to tungstenite.
-    pending_batches: usize,
-    unflushed: bool,
-}
-
-impl Outbox {
-    /// True when everything queued has been written and flushed.
-    fn is_idle(&self) -> bool {
-        self.queue.is_empty() && !self.unflushed
-    }
-
-    fn push(&mut self, message: Message) {
-        self.queue.push_back((message, false));
-    }
-
-    /// Marks the frames queued since the previous batch as one event batch.
-    fn end_batch(&mut self) {
-        if let Some((_, last)) = self.queue.back_mut()
-            && !*last
-        {
-            *last = true;
-            self.pending_batches += 1;
-        }
-    }
-
-    fn clear(&mut self) {
-        self.queue.clear();
-        self.pending_batches = 0;
-    }
-}
-
-/// What the socket produced.
-#[derive(Debug)]
-enum IoEvent {
-    Message(Message),
-    ReadError(WsError),
-    WriteError(WsError),
-    Ended,
-}
-
-/// Drives queued writes (fed one by one, then one flush) and, if `read`, the next read.
-///
-/// Cancel-safe: a message leaves the queue only when the sink has accepted it, and
-/// tungstenite keeps partial reads buffered.
-fn poll_io(ws: &mut Ws, out: &mut Outbox, read: bool, cx: &mut Context<'_>) -> Poll<IoEvent> {
-    while !out.queue.is_empty() {
-        match Pin::new(&mut *ws).poll_ready(cx) {
-            Poll::Ready(Ok(())) => {
-                if let Some((message, ends_batch)) = out.queue.pop_front() {
-                    if ends_batch {
-                        out.pending_batches -= 1;
-                    }
-                    if let Err(error) = Pin::new(&mut *ws).start_send(message) {
-                        return Poll::Ready(IoEvent::WriteError(error));
-                    }
-                    out.unflushed = true;
-                }
-            }
-            Poll::Ready(Err(error)) => return Poll::Ready(IoEvent::WriteError(error)),
-            Poll::Pending => break,
-        }
-    }
-    if out.queue.is_empty() && out.unflushed {
-        match Pin::new(&mut *ws).poll_flush(cx) {
-            Poll::Ready(Ok(())) => out.unflushed = false,
-            Poll::Ready(Err(error)) => return Poll::Ready(IoEvent::WriteError(error)),
-            Poll::Pending => {}
-        }
-    }
-    if read {
-        return match Pin::new(&mut *ws).poll_next(cx) {
-            Poll::Ready(Some(Ok(message))) => Poll::Ready(IoEvent::Message(message)),
-            Poll::Ready(Some(Err(error))) => Poll::Ready(IoEvent::ReadError(error)),
-            Poll::Ready(None) => Poll::Ready(IoEvent::Ended),
-            Poll::Pending => Poll::Pending,
-        };
-    }
-    Poll::Pending
-}
-
 /// How a connection ends.
 #[derive(Debug)]
 enum Ending {
@@ -270,74 +178,6 @@ impl Ending {
             read_broken: false,
             discard_queued: false,
         }
-    }
-}
-
-/// Keeps `shared.interest` equal to this connection's subscriptions, on every path:
-/// each change goes through here, and dropping it removes what is left.
-#[derive(Debug)]
-struct Registered {
-    session: Session,
-    shared: Arc<Shared>,
-    counters: Arc<ConnCounters>,
-}
-
-impl Registered {
-    fn new(session: Session, shared: Arc<Shared>, counters: Arc<ConnCounters>) -> Self {
-        for stream in session.streams() {
-            shared.interest.add(stream);
-        }
-        counters
-            .subscriptions
-            .store(session.streams().len(), Ordering::Relaxed);
-        Registered {
-            session,
-            shared,
-            counters,
-        }
-    }
-
-    /// Handles a client text or binary frame and returns the reply frame.
-    fn handle(&mut self, frame: &Message) -> Option<String> {
-        let handled = match frame {
-            Message::Text(text) => self.session.handle_text(text),
-            Message::Binary(bytes) => self.session.handle_binary(bytes),
-            _ => return None,
-        };
-        for stream in &handled.added {
-            self.shared.interest.add(stream);
-        }
-        for stream in &handled.removed {
-            self.shared.interest.remove(stream);
-        }
-        self.counters
-            .subscriptions
-            .store(self.session.streams().len(), Ordering::Relaxed);
-        Some(handled.reply.to_json())
-    }
-}
-
-impl Drop for Registered {
-    fn drop(&mut self) {
-        for stream in self.session.streams() {
-            self.shared.interest.remove(stream);
-        }
-        self.counters.subscriptions.store(0, Ordering::Relaxed);
-    }
-}
-
-/// Records an end for a connection whose task stops without one (a panic, or an
-/// abort when the simulator stops), so its stats never stay "open".
-#[derive(Debug)]
-struct CloseGuard(Arc<ConnCounters>);
-
-impl Drop for CloseGuard {
-    fn drop(&mut self) {
-        self.0.record_close(CloseRecord {
-            code: 1006,
-            reason: "connection task ended".to_owned(),
-            by_server: true,
-        });
     }
 }
 
@@ -654,33 +494,6 @@ fn read_error_ending(error: &WsError) -> Ending {
         }
         WsError::Protocol(_) => broken(1002, "Protocol error"),
         _ => Ending::Lost,
-    }
-}
-
-/// Reads (and drops) frames until the client ends the connection or `deadline`.
-async fn drain_frames(ws: &mut Ws, deadline: Instant) {
-    let _ = timeout_at(deadline, async {
-        while let Some(Ok(_)) = ws.next().await {}
-    })
-    .await;
-}
-
-/// Sends FIN, then reads and drops raw bytes until the client closes or `deadline`:
-/// closing with unread input would make the kernel answer with a reset that can
-/// destroy the close frame in flight.
-async fn drain_raw(socket: &mut Gated, deadline: Instant) {
-    let _ = timeout_at(deadline, async {
-        let _ = socket.shutdown().await;
-        let mut sink = [0_u8; 4096];
-        while let Ok(1..) = socket.read(&mut sink).await {}
-    })
-    .await;
-}
-
-/// Makes the coming close of `stream` a TCP reset (SO_LINGER 0).
-pub(super) fn reset(stream: &TcpStream) {
-    if let Err(error) = SockRef::from(stream).set_linger(Some(Duration::ZERO)) {
-        tracing::debug!(%error, "cannot set SO_LINGER 0; the connection closes normally");
     }
 }
 

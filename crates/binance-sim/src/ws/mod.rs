@@ -4,8 +4,9 @@
 //! [`serve`] accepts TCP connections until the simulator shuts down. Each connection
 //! runs in its own task (`conn.rs`); a failure of one never reaches another. The
 //! policy parts are sans-IO and unit-tested: the URL (`handshake.rs`), the control
-//! protocol (`control.rs`) and the rules (`rules.rs`). `gate.rs` holds writes during
-//! a stall.
+//! protocol (`control.rs`) and the rules (`rules.rs`). `outbox.rs` drives the socket,
+//! `registered.rs` keeps the interest registry and close records right on every
+//! path, and `gate.rs` holds writes during a stall.
 //!
 //! Every number comes from [`ConnectionRules`](crate::ConnectionRules), so tests can
 //! shrink a 24 h lifetime to milliseconds without changing what is enforced.
@@ -63,6 +64,8 @@ mod conn;
 mod control;
 mod gate;
 mod handshake;
+mod outbox;
+mod registered;
 mod rules;
 
 use std::sync::Arc;
@@ -114,7 +117,7 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         let limited = limiter.attempt(peer.ip(), now).err();
         if shared.faults.refusing(now) {
             lock(&shared.counters.handshakes).refused += 1;
-            conn::reset(&stream);
+            outbox::reset(&stream);
             drop(stream);
             continue;
         }
