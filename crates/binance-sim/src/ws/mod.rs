@@ -20,7 +20,7 @@
 //! - More than `max_streams` streams in the URL: **400** `{"code":2,"msg":"Invalid request: too many streams"}`.
 //! - Bad `timeUnit`: **400** `{"code":2,"msg":"Invalid request: invalid timeUnit"}`.
 //! - Over the attempt limit: **429** with `Retry-After` (seconds) and
-//!   `{"code":-1003,"msg":"Too many connection attempts; …"}` ([community] reports 429).
+//!   `{"code":-1003,"msg":"Too many connection attempts; …"}` (community reports, PROTOCOL.md §2).
 //!   Every accepted TCP connection is an attempt, including refused ones, so a client
 //!   that keeps hammering stays refused until it slows down.
 //! - Stream names in the URL are percent-decoded (Binance accepts URL-encoded stream
@@ -41,7 +41,7 @@
 //!
 //! Closing (codes chosen so that clients such as Binance's own SDK reconnect, and so
 //! that 1008 keeps meaning "rate limited"):
-//! - over `max_incoming_frames` in `rate_window`: **1008** "Too many requests" ([community]);
+//! - over `max_incoming_frames` in `rate_window`: **1008** "Too many requests" (community reports, PROTOCOL.md §2);
 //! - no pong echoing a ping within `pong_timeout`: **1001** "Pong timeout";
 //! - lifetime reached: **1001** "Connection lifetime expired" (after a `serverShutdown`
 //!   event `shutdown_notice` earlier, when configured);
@@ -58,7 +58,8 @@
 //! Stall (fault): nothing at all is written (no events, pings, replies or pongs;
 //! see `gate.rs`), but frames are still read and counted, and requests still take
 //! effect. Events published during the stall are dropped; replies and pongs are held
-//! and go out when the stall ends. Pings are not sent, so none can time out.
+//! and go out when the stall ends. Pings are not sent, so none can time out. A
+//! deliberate close (fault drop, lifetime, shutdown) still sends its close frame.
 
 mod conn;
 mod control;
