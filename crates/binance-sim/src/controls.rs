@@ -1,6 +1,5 @@
 //! Fault controls, shared by [`SimHandle`](crate::SimHandle) and the admin HTTP API.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -22,7 +21,7 @@ impl Shared {
 
     /// Starts or ends a stall.
     pub(crate) fn set_stalled(&self, stalled: bool) {
-        self.faults.stalled.store(stalled, Ordering::SeqCst);
+        self.faults.set_stalled(stalled);
     }
 
     /// Refuses new stream connections for `duration` (zero stops refusing).

@@ -84,9 +84,19 @@ pub(crate) struct Faults {
     pub(crate) refuse_until: Mutex<Option<Instant>>,
     /// The active REST fault, if any.
     pub(crate) rest: Mutex<Option<ActiveRestFault>>,
+    /// Bumped by [`Faults::set_stalled`], so stalled stream connections wake up and
+    /// send what they held the moment the stall ends.
+    pub(crate) stall_changed: watch::Sender<()>,
 }
 
 impl Faults {
+    /// Starts or ends a stall. Use this rather than storing `stalled` directly, so
+    /// connections are woken.
+    pub(crate) fn set_stalled(&self, stalled: bool) {
+        self.stalled.store(stalled, Ordering::SeqCst);
+        self.stall_changed.send_replace(());
+    }
+
     /// True while new stream connections are refused.
     pub(crate) fn refusing(&self, now: Instant) -> bool {
         lock(&self.refuse_until).is_some_and(|until| now < until)
