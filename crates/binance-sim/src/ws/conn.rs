@@ -56,6 +56,11 @@ pub(super) async fn serve_connection(
     };
     // Subscribe before the connection is listed: a test that sees it listed and
     // then sends a command or publishes must reach it.
+    if let Some(hose) = super::firehose::for_target(&shared, &target) {
+        let counters = shared.counters.open(peer, path);
+        super::firehose::run(shared, ws, target, hose, counters).await;
+        return;
+    }
     let bus = Bus::subscribe(&shared);
     let counters = shared.counters.open(peer, path);
     let conn = Conn::new(shared, ws, target, counters);

@@ -63,6 +63,7 @@
 
 mod conn;
 mod control;
+mod firehose;
 mod gate;
 mod handshake;
 mod outbox;
