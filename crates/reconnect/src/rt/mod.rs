@@ -21,7 +21,8 @@ pub fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
-/// Sleeps until `at` on tokio's clock.
+/// Sleeps until `at` on tokio's clock: never earlier, at most the timer's
+/// 1 ms resolution later.
 pub async fn sleep_until(at: Instant) {
     tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
 }
