@@ -1,5 +1,9 @@
 //! The tokio adapter on paused time: minutes of backoff in milliseconds.
 #![cfg(feature = "tokio")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "paused-time tests read tokio's virtual clock to measure waits"
+)]
 
 use std::time::Duration;
 

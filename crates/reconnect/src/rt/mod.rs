@@ -17,6 +17,10 @@ use crate::{AbandonReason, AttemptBudget, Cause, Decision, Reconnector};
 /// Under paused time (`tokio::time::pause`, `start_paused = true`) this is
 /// the virtual time.
 #[must_use]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the adapter is the one place that reads a clock (tokio's)"
+)]
 pub fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
