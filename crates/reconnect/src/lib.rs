@@ -101,6 +101,11 @@
 //! - `serde` (off by default): `Serialize`/`Deserialize` for
 //!   [`ReconnectConfig`] and [`BudgetConfig`] (missing fields take their
 //!   defaults, unknown fields are an error).
+//!
+// `[`rt`]` above links to the module with the `tokio` feature and to the
+// feature-flags section without it, so docs build warning-free either way.
+#![cfg_attr(feature = "tokio", doc = "[`rt`]: crate::rt")]
+#![cfg_attr(not(feature = "tokio"), doc = "[`rt`]: #feature-flags")]
 #![doc(test(attr(deny(warnings))))]
 
 mod budget;
