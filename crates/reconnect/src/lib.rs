@@ -40,7 +40,7 @@
 //! | `Closed` 1008 (Binance: over 5 msg/s), 1013 (try again later) | rate-limited | `Backoff` |
 //! | `Closed` any other code (1000, 1001, 1006, 1011, 1012, 4xxx …) | transient | `Reconnect` |
 //! | `HandshakeRejected` 429, 418 (ban), 403 (WAF block), 503 | rate-limited, honouring `Retry-After` | `Backoff` |
-//! | `HandshakeRejected` 408, 425, 5xx, 1xx–3xx | transient | `Reconnect` |
+//! | `HandshakeRejected` 408, 425, 5xx other than 503, 1xx–3xx | transient | `Reconnect` |
 //! | `HandshakeRejected` any other 4xx (400, 401, 404, 451 …) | permanent | `Abandon` |
 //! | `Reset`, `Refused`, `Dns`, `Tls`, `Timeout`, `Silence`, `Protocol`, `FrameTooBig` | transient | `Reconnect` |
 //! | `Certificate` | permanent (needs a fix or another endpoint) | `Abandon` |

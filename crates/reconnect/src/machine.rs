@@ -104,7 +104,8 @@ pub enum Phase {
         /// latest, by the next [`Reconnector::on_disconnect`].
         healthy: bool,
     },
-    /// Waiting to try again.
+    /// Waiting to try again, or trying: the machine is not told when an
+    /// attempt starts, only how it ends.
     Waiting {
         /// When the next attempt may start.
         until: Instant,

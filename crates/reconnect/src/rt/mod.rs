@@ -84,7 +84,9 @@ pub async fn acquire(budget: &AttemptBudget) -> Instant {
 ///
 /// async fn run<R: RngCore>(mut driver: ReconnectDriver<R>) -> AbandonReason {
 ///     driver.acquire().await; // the first attempt spends budget too
-///     for attempt in 1.. {
+///     let mut attempt = 0;
+///     loop {
+///         attempt += 1;
 ///         let cause = match connect(attempt).await {
 ///             Ok(()) => {
 ///                 driver.on_connected();
@@ -105,7 +107,6 @@ pub async fn acquire(budget: &AttemptBudget) -> Instant {
 ///             return reason;
 ///         }
 ///     }
-///     unreachable!("attempts run out after u32::MAX")
 /// }
 ///
 /// #[tokio::main(flavor = "current_thread", start_paused = true)]
