@@ -117,9 +117,8 @@ fn socket(c: &mut Criterion) {
                     Ok(ws) => ws,
                     Err(error) => panic!("connect: {error}"),
                 };
-                let tcp = match ws.get_mut() {
-                    tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp,
-                    _ => panic!("plain TCP expected"),
+                let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = ws.get_mut() else {
+                    panic!("plain TCP expected")
                 };
                 let mut buffer = vec![0_u8; 1 << 20];
                 let mut carry = Vec::new();
