@@ -30,7 +30,7 @@ struct LocalBook {
 
 /// What applying one diff did.
 #[derive(Debug, PartialEq, Eq)]
-enum Applied {
+enum Outcome {
     Stale,
     Applied,
     Gap,
@@ -53,16 +53,16 @@ impl LocalBook {
         })
     }
 
-    fn apply(&mut self, diff: &Value) -> Result<Applied> {
+    fn apply(&mut self, diff: &Value) -> Result<Outcome> {
         let (first, last) = (
             diff["U"].as_u64().context("U")?,
             diff["u"].as_u64().context("u")?,
         );
         if last < self.id {
-            return Ok(Applied::Stale);
+            return Ok(Outcome::Stale);
         }
         if first > self.id + 1 {
-            return Ok(Applied::Gap);
+            return Ok(Outcome::Gap);
         }
         for (key, side) in [("b", &mut self.bids), ("a", &mut self.asks)] {
             for level in diff[key].as_array().context("levels")? {
@@ -75,7 +75,7 @@ impl LocalBook {
             }
         }
         self.id = last;
-        Ok(Applied::Applied)
+        Ok(Outcome::Applied)
     }
 }
 
@@ -139,7 +139,7 @@ async fn build(ws: &mut Socket, http: &reqwest::Client, sim: &SimHandle) -> Resu
     // `apply` ignores the stale ones, so applying them in order is the procedure.
     for diff in &buffered {
         ensure!(
-            book.apply(diff)? != Applied::Gap,
+            book.apply(diff)? != Outcome::Gap,
             "gap right after the snapshot"
         );
     }
@@ -153,7 +153,7 @@ async fn checkpoint(ws: &mut Socket, sim: &SimHandle, book: &mut LocalBook) -> R
     let (frozen_id, bids, asks) = sim_book(sim);
     while book.id < frozen_id {
         let diff = next_diff(ws).await?;
-        ensure!(book.apply(&diff)? != Applied::Gap, "unexpected gap");
+        ensure!(book.apply(&diff)? != Outcome::Gap, "unexpected gap");
     }
     ensure!(
         book.id == frozen_id,
@@ -182,7 +182,7 @@ async fn local_book_matches_the_simulators_book_and_rebuilds_after_a_gap() -> Re
         // Let some changes flow, then compare.
         for _ in 0..5 {
             let diff = next_diff(&mut ws).await?;
-            ensure!(book.apply(&diff)? != Applied::Gap, "unexpected gap");
+            ensure!(book.apply(&diff)? != Outcome::Gap, "unexpected gap");
         }
         checkpoint(&mut ws, &sim, &mut book).await?;
     }
@@ -192,7 +192,7 @@ async fn local_book_matches_the_simulators_book_and_rebuilds_after_a_gap() -> Re
     let mut saw_gap = false;
     for _ in 0..50 {
         let diff = next_diff(&mut ws).await?;
-        if book.apply(&diff)? == Applied::Gap {
+        if book.apply(&diff)? == Outcome::Gap {
             saw_gap = true;
             break;
         }

@@ -23,7 +23,7 @@ enum Command {
     /// Stream Binance market data (arrives with the client).
     Stream,
     /// Run the simulated Binance exchange alone; prints its WebSocket, REST and admin URLs.
-    Sim(binance_sim::cli::SimArgs),
+    Sim(Box<binance_sim::cli::SimArgs>),
     /// Run the resilience scenarios and print a report (arrives with the chaos suite).
     Chaos,
 }
