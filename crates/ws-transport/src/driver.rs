@@ -219,7 +219,7 @@ impl Connection {
                     return Ok(());
                 };
                 *sent = true;
-                let len = 2 + reason.len();
+                let len = reason.len();
                 let frame = CloseFrame {
                     code: (*code).into(),
                     reason: reason.as_str().into(),
@@ -245,7 +245,7 @@ impl Connection {
                 {
                     return Ok(());
                 }
-                2
+                0
             }
         };
         self.stats.frames_out += 1;
@@ -317,6 +317,8 @@ impl Connection {
         };
         self.pong_owed = None;
         self.ping_due = false;
+        self.stats.frames_out += 1;
+        self.stats.bytes_out += frame.as_ref().map_or(0, |f| f.reason.len() as u64);
         if let Some(link) = self.link.as_mut() {
             link.queue_close_reply(frame);
         }

@@ -111,7 +111,8 @@ pub enum Outgoing {
 /// Per-connection counters, updated inline as frames pass (reading them is a copy).
 ///
 /// "Frames" count every WebSocket frame, control frames included; "bytes" are
-/// payload bytes (headers and TLS overhead are not counted).
+/// payload bytes (for a close frame, its reason; headers and TLS overhead are
+/// not counted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
