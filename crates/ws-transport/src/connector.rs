@@ -92,14 +92,16 @@ impl WsConnector {
         })));
         match &result {
             // Only the authority is logged: paths and queries may carry keys.
-            Ok(_) => debug!(
-                host = url.host(),
-                port = url.port(),
-                tls = url.is_tls(),
-                "websocket open"
-            ),
+            Ok(_) => {
+                debug!(
+                    host = url.host(),
+                    port = url.port(),
+                    tls = url.is_tls(),
+                    "websocket open"
+                );
+            }
             Err(err) => {
-                debug!(host = url.host(), port = url.port(), error = %err, "websocket connect failed")
+                debug!(host = url.host(), port = url.port(), error = %err, "websocket connect failed");
             }
         }
         result

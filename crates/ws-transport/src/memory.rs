@@ -6,7 +6,7 @@
 //! it pushes frames, pings, closes, fails the link with any [`CloseCause`], and
 //! observes every frame the client sent with its send time on tokio's clock.
 //! [`MemoryConnector`] plays a server endpoint for code written against
-//! [`Connector`](crate::Connector): it scripts failures and hands out servers.
+//! [`Connector`]: it scripts failures and hands out servers.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
