@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 
 use crate::error::Error;
+use crate::url::WsUrl;
 
 /// One MiB, for the size defaults below.
 const MIB: usize = 1 << 20;
@@ -122,6 +123,23 @@ impl TransportConfig {
         }
         Ok(())
     }
+
+    /// [`validate`](Self::validate), plus the rules that depend on the URL: with
+    /// [`TlsPolicy::InsecureLoopbackOnly`] the host must be loopback. Every connect
+    /// checks this before any I/O; call it at start-up to fail early.
+    ///
+    /// # Errors
+    ///
+    /// As for `validate`, and [`Error::InsecureTlsNotLoopback`].
+    pub fn validate_for(&self, url: &WsUrl) -> Result<(), Error> {
+        self.validate()?;
+        if self.tls == TlsPolicy::InsecureLoopbackOnly && !url.is_loopback() {
+            return Err(Error::InsecureTlsNotLoopback {
+                host: url.host().to_owned(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// At most `max_frames` outbound frames in any rolling window of length `window`.
@@ -182,9 +200,11 @@ pub enum TlsPolicy {
     /// Like [`Verify`](Self::Verify), and also trust these DER-encoded root certificates
     /// (a private CA, or a test server's CA).
     VerifyWithExtraRoots(Vec<Vec<u8>>),
-    /// Accept any certificate, for a local test server only: connecting to a host that is
-    /// not loopback (`localhost`, `127.0.0.0/8`, `::1`) with this policy is refused with
-    /// [`Error::InsecureTlsNotLoopback`]. Handshake signatures are still checked.
+    /// Accept any certificate, for a local test server only. A config with this policy
+    /// only ever talks to loopback (`localhost`, `127.0.0.0/8`, `::1`): connecting to any
+    /// other host, by name or by resolved address, `ws://` included, is refused with
+    /// [`Error::InsecureTlsNotLoopback`] before any data is sent. Handshake signatures are
+    /// still checked.
     InsecureLoopbackOnly,
 }
 
@@ -333,6 +353,33 @@ mod tests {
                 other => panic!("{expected}: expected InvalidConfig, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn insecure_tls_is_for_loopback_only() {
+        let config = TransportConfig {
+            tls: TlsPolicy::InsecureLoopbackOnly,
+            ..TransportConfig::default()
+        };
+        for url in ["wss://127.0.0.1:1/", "wss://localhost/", "ws://[::1]:9/"] {
+            config.validate_for(&url.parse().unwrap()).unwrap();
+        }
+        for url in [
+            "wss://stream.binance.com:9443/",
+            "ws://192.168.1.1/",
+            "wss://localhost.evil/",
+        ] {
+            assert!(
+                matches!(
+                    config.validate_for(&url.parse().unwrap()),
+                    Err(Error::InsecureTlsNotLoopback { .. })
+                ),
+                "{url}"
+            );
+        }
+        TransportConfig::default()
+            .validate_for(&"wss://stream.binance.com/".parse().unwrap())
+            .unwrap();
     }
 
     #[test]

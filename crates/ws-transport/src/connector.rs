@@ -79,12 +79,8 @@ impl WsConnector {
     /// [`Error::InsecureTlsNotLoopback`] when certificate checks are off and the host is
     /// not loopback; otherwise [`Error::Connect`] with the classified cause.
     pub async fn connect(&self, url: &WsUrl) -> Result<Connection, Error> {
-        let insecure = self.config.tls == TlsPolicy::InsecureLoopbackOnly && url.is_tls();
-        if insecure && !url.is_loopback() {
-            return Err(Error::InsecureTlsNotLoopback {
-                host: url.host().to_owned(),
-            });
-        }
+        self.config.validate_for(url)?;
+        let insecure = self.config.tls == TlsPolicy::InsecureLoopbackOnly;
         let limit = self.config.handshake_timeout;
         let opened = tokio::time::timeout(limit, self.open(url, insecure)).await;
         let result = opened.unwrap_or(Err(Error::Connect(CloseCause::HandshakeTimeout {

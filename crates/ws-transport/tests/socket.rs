@@ -66,7 +66,10 @@ async fn connect_echo_and_close_gracefully() {
 }
 
 #[tokio::test]
-#[allow(clippy::result_large_err, reason = "the callback's error type is tungstenite's")]
+#[allow(
+    clippy::result_large_err,
+    reason = "the callback's error type is tungstenite's"
+)]
 async fn handshake_headers_reach_the_server() {
     let (key_tx, key_rx) = oneshot::channel();
     let (addr, _server) = tcp_server(|tcp| async move {
