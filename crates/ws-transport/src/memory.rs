@@ -8,6 +8,9 @@
 //! [`MemoryConnector`] plays a server endpoint for code written against
 //! [`Connector`]: it scripts failures and hands out servers.
 //!
+//! A stalled server is one that sends nothing: the client's silence timeout
+//! then fires, at an exact time under `tokio::time::pause`.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), ws_transport::Error> {

@@ -193,9 +193,10 @@ async fn pacing_holds_on_the_wire_with_server_pings() {
     let client = drive(conn);
     let (arrivals, pings) = times_rx.await.unwrap();
     assert_eq!(arrivals.len(), FRAMES + usize::from(pings));
-    // Arrival times carry scheduling jitter, so allow a quarter window of slack; a pacer
-    // that let a burst through would put 5 frames within a few milliseconds.
-    let slack = pacing.window / 4;
+    // Arrival times carry scheduling jitter (client and server share a loaded machine),
+    // so allow half a window of slack; a pacer that let a burst through would put five
+    // frames within a few milliseconds. memory.rs checks the exact bound on tokio's clock.
+    let slack = pacing.window / 2;
     for five in arrivals.windows(5) {
         let span = five[4] - five[0];
         assert!(span >= pacing.window - slack, "5 frames within {span:?}");
