@@ -1,0 +1,79 @@
+//! What a driver needs from a frame decoder: the frame's kind, the stream an
+//! event belongs to, and the event's ordering span for duplicate removal and
+//! make-before-break rotation.
+
+/// One decoded text frame.
+#[derive(Debug)]
+pub(crate) enum Incoming<S, E> {
+    /// An event on a stream (combined wrapper's `stream`).
+    Event {
+        /// The stream it belongs to.
+        stream: S,
+        /// The decoded event.
+        event: E,
+    },
+    /// A successful reply to request `id`.
+    Reply {
+        /// The request id.
+        id: i64,
+    },
+    /// An error reply (`{"code":…,"msg":…}`), with the request id when it has one.
+    Error {
+        /// Binance's code.
+        code: i64,
+        /// Binance's message.
+        msg: String,
+        /// The request id, if the reply carried one.
+        id: Option<i64>,
+    },
+    /// Binance announced a planned restart: rotate now.
+    ServerShutdown,
+    /// A well-formed frame the client does not know (a new event type): counted, not fatal.
+    Unknown(String),
+    /// A frame that could not be decoded: counted and logged, not fatal.
+    Invalid(String),
+}
+
+/// The ordering of an event within its stream.
+///
+/// `first..=last` are the ids (or times) the event covers: one aggregate-trade id,
+/// a depth diff's `U..=u`, an event time. Events whose `last` is not above the
+/// last delivered one are duplicates; during rotation, the new connection's
+/// events continue the old one's once the first of them starts at or before the
+/// old connection's last plus one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// The first id (or time) covered.
+    pub(crate) first: u64,
+    /// The last id (or time) covered; the stream's high-water mark.
+    pub(crate) last: u64,
+    /// True when consecutive events are contiguous (`next.first == last + 1`), as
+    /// for trade ids and depth update ids; false for times.
+    pub(crate) contiguous: bool,
+}
+
+impl Span {
+    /// True when an event starting with this span continues a stream whose last
+    /// delivered key is `last_delivered`, without a gap.
+    pub(crate) fn continues(&self, last_delivered: u64) -> bool {
+        if self.contiguous {
+            self.first <= last_delivered.saturating_add(1)
+        } else {
+            self.first <= last_delivered
+        }
+    }
+}
+
+/// Decodes a connection's text frames.
+pub(crate) trait Decode: Send + 'static {
+    /// A stream's name.
+    type Stream: Clone + Eq + std::hash::Hash + std::fmt::Display + std::fmt::Debug + Send + Sync + 'static;
+    /// The event type delivered to subscribers.
+    type Event: Clone + Send + 'static;
+
+    /// Decodes one text frame; never panics.
+    fn decode(&mut self, text: &str) -> Incoming<Self::Stream, Self::Event>;
+
+    /// The event's ordering span, if its stream has one.
+    fn span(event: &Self::Event) -> Option<Span>;
+}

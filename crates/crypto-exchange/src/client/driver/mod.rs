@@ -1,0 +1,427 @@
+//! The connection driver: one task that owns one connection slot for its whole
+//! life. It connects (spending the client's shared attempt budget), restores every
+//! subscription in batched frames at the transport's pace, delivers events to
+//! subscribers, reconnects on the `reconnect` schedule, and rotates the
+//! connection before Binance's 24 h cut-off or on `serverShutdown`,
+//! make-before-break (`rotation.rs`).
+//!
+//! The driver never gives up on a cause that retrying can fix: a 1008 close or a
+//! handshake 429 backs off and reconnects. It abandons only when the reconnect
+//! policy says so (a permanent cause or a configured limit), and then keeps its
+//! routes so that a later `Rotate` command tries again.
+
+mod cause;
+pub(crate) mod decode;
+mod requests;
+mod rotation;
+pub(crate) mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use reconnect::rt::ReconnectDriver;
+use reconnect::{AttemptBudget, Cause, Decision, Reconnector};
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::Instant;
+use ws_transport::{Connection, Connector, Event as WsEvent, WsUrl};
+
+use self::decode::{Decode, Incoming};
+use self::requests::{Pending, Requests};
+use self::routes::{Delivered, Routes, SinkId};
+use super::config::ClientConfig;
+use super::lifecycle::{ConnectionId, Lifecycle, millis};
+use super::stats::Counters;
+
+/// A request to a driver.
+#[derive(Debug)]
+pub(crate) enum Command<S, T> {
+    /// Deliver these streams to this subscriber.
+    Subscribe {
+        streams: Vec<S>,
+        sink: SinkId,
+        sender: broadcast::Sender<T>,
+    },
+    /// Stop delivering these streams to this subscriber.
+    Unsubscribe { streams: Vec<S>, sink: SinkId },
+    /// The subscriber's handle is gone.
+    DropSink(SinkId),
+    /// Replace the connection now, make-before-break (or, between connections,
+    /// try to connect now).
+    Rotate,
+    /// Close gracefully and end the task.
+    Shutdown,
+}
+
+/// Everything a driver task is started with.
+pub(crate) struct DriverSpec<C, D> {
+    pub(crate) id: ConnectionId,
+    pub(crate) url: WsUrl,
+    pub(crate) config: Arc<ClientConfig>,
+    pub(crate) connector: C,
+    pub(crate) budget: AttemptBudget,
+    pub(crate) lifecycle: broadcast::Sender<Lifecycle>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) decoder: D,
+    pub(crate) seed: u64,
+}
+
+/// Why serving a connection stopped.
+#[derive(Debug)]
+enum Ended {
+    /// The client shuts down.
+    Shutdown,
+    /// The connection ended; reconnect according to the policy.
+    Lost(Cause),
+}
+
+/// How waiting for something between connections ended.
+enum Waited<T> {
+    /// The work finished.
+    Done(T),
+    /// A `Rotate` command asked to try now.
+    Retry,
+    /// The client shuts down.
+    Shutdown,
+}
+
+/// One connection slot's task.
+pub(crate) struct Driver<C, D: Decode> {
+    spec: DriverSpec<C, D>,
+    commands: mpsc::UnboundedReceiver<Command<D::Stream, D::Event>>,
+    routes: Routes<D::Stream, D::Event>,
+    requests: Requests<D::Stream>,
+    rng: ChaCha8Rng,
+    /// Set by a `Rotate` command or a `serverShutdown` event while connected.
+    rotate_requested: Option<&'static str>,
+}
+
+impl<C, D> Driver<C, D>
+where
+    C: Connector + Clone + Send + Sync + 'static,
+    D: Decode,
+{
+    pub(crate) fn new(spec: DriverSpec<C, D>, commands: mpsc::UnboundedReceiver<Command<D::Stream, D::Event>>) -> Self {
+        Driver {
+            rng: ChaCha8Rng::seed_from_u64(spec.seed),
+            spec,
+            commands,
+            routes: Routes::default(),
+            requests: Requests::default(),
+            rotate_requested: None,
+        }
+    }
+
+    fn emit(&self, event: Lifecycle) {
+        tracing::debug!(connection = self.spec.id, ?event, "lifecycle");
+        // Nobody listening is fine.
+        let _ = self.spec.lifecycle.send(event);
+    }
+
+    fn endpoint(&self) -> String {
+        let url = &self.spec.url;
+        let scheme = if url.is_tls() { "wss" } else { "ws" };
+        format!("{scheme}://{}:{}", url.host(), url.port())
+    }
+
+    /// Runs the slot until shutdown.
+    pub(crate) async fn run(mut self) {
+        let seed = self.rng.random();
+        let reconnector = match Reconnector::new(self.spec.config.reconnect.clone(), ChaCha8Rng::seed_from_u64(seed)) {
+            Ok(machine) => machine,
+            Err(error) => {
+                // The client validated the configuration before starting drivers;
+                // report rather than panic if that ever changes.
+                self.emit(Lifecycle::Abandoned {
+                    connection: self.spec.id,
+                    reason: error.to_string(),
+                });
+                return;
+            }
+        };
+        let mut policy = ReconnectDriver::new(reconnector, self.spec.budget.clone());
+        let budget = self.spec.budget.clone();
+        if let Waited::Shutdown = self.between(reconnect::rt::acquire(&budget), false).await {
+            return;
+        }
+        let mut attempt: u32 = 1;
+        loop {
+            self.emit(Lifecycle::Connecting {
+                connection: self.spec.id,
+                endpoint: self.endpoint(),
+                attempt,
+            });
+            let connector = self.spec.connector.clone();
+            let url = self.spec.url.clone();
+            let cause = match self.between(async move { connector.connect(&url).await }, false).await {
+                Waited::Shutdown => return,
+                Waited::Retry => continue,
+                Waited::Done(Ok(connection)) => {
+                    attempt = 0;
+                    policy.on_connected();
+                    self.emit(Lifecycle::Connected {
+                        connection: self.spec.id,
+                        endpoint: self.endpoint(),
+                    });
+                    match self.serve(connection, &mut policy).await {
+                        Ended::Shutdown => return,
+                        Ended::Lost(cause) => cause,
+                    }
+                }
+                Waited::Done(Err(error)) => {
+                    self.spec.counters.connect_failed();
+                    self.emit(Lifecycle::Disconnected {
+                        connection: self.spec.id,
+                        cause: error.cause().map_or("invalid", ws_transport::CloseCause::label).to_owned(),
+                        detail: error.to_string(),
+                    });
+                    cause::from_error(&error)
+                }
+            };
+            let decision = policy.on_disconnect(cause);
+            let waited = match &decision {
+                Decision::Abandon(reason) => {
+                    self.emit(Lifecycle::Abandoned {
+                        connection: self.spec.id,
+                        reason: reason.to_string(),
+                    });
+                    // Keep serving commands; a `Rotate` tries again.
+                    let waited = self.between(std::future::pending::<()>(), true).await;
+                    policy.machine_mut().reset();
+                    attempt = 0;
+                    waited
+                }
+                Decision::Reconnect { delay, .. } | Decision::Backoff { delay, .. } => {
+                    self.emit(Lifecycle::Reconnecting {
+                        connection: self.spec.id,
+                        delay_ms: millis(*delay),
+                        rate_limited: matches!(decision, Decision::Backoff { .. }),
+                    });
+                    let wait = reconnect::rt::wait(&decision);
+                    match self.between(wait, true).await {
+                        Waited::Done(_) => {
+                            // The schedule's delay is over; now the shared budget.
+                            self.between(reconnect::rt::acquire(&budget), false).await.map_done()
+                        }
+                        other => other.map_done(),
+                    }
+                }
+            };
+            if let Waited::Shutdown = waited {
+                return;
+            }
+            attempt = attempt.saturating_add(1);
+        }
+    }
+
+    /// Runs `work` while no connection is open, applying commands to the routes
+    /// (new streams are subscribed when a connection opens). A `Rotate` command
+    /// cuts the wait short when `retry_cuts` is set.
+    async fn between<F: Future>(&mut self, work: F, retry_cuts: bool) -> Waited<F::Output> {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                output = &mut work => return Waited::Done(output),
+                command = self.commands.recv() => match command {
+                    None | Some(Command::Shutdown) => return Waited::Shutdown,
+                    Some(Command::Rotate) => {
+                        if retry_cuts {
+                            return Waited::Retry;
+                        }
+                    }
+                    Some(other) => self.apply(other, None),
+                },
+            }
+        }
+    }
+
+    /// Applies a subscription command; with a connection, the server is told.
+    fn apply(&mut self, command: Command<D::Stream, D::Event>, connection: Option<&mut Connection>) {
+        match command {
+            Command::Subscribe { streams, sink, sender } => {
+                let new: Vec<D::Stream> = streams
+                    .into_iter()
+                    .filter(|stream| self.routes.add(stream, sink, sender.clone()))
+                    .collect();
+                self.spec.counters.set_streams(self.spec.id, self.routes.len());
+                if let Some(connection) = connection {
+                    self.send_requests(connection, true, &new);
+                }
+            }
+            Command::Unsubscribe { streams, sink } => {
+                let gone: Vec<D::Stream> = streams
+                    .into_iter()
+                    .filter(|stream| self.routes.remove(stream, sink))
+                    .collect();
+                self.after_removal(connection, &gone);
+            }
+            Command::DropSink(sink) => {
+                let gone = self.routes.remove_sink(sink);
+                self.after_removal(connection, &gone);
+            }
+            Command::Rotate => self.rotate_requested = Some("requested"),
+            // Handled by the loops that own the connection.
+            Command::Shutdown => {}
+        }
+    }
+
+    fn after_removal(&mut self, connection: Option<&mut Connection>, gone: &[D::Stream]) {
+        self.spec.counters.set_streams(self.spec.id, self.routes.len());
+        if let Some(connection) = connection {
+            self.send_requests(connection, false, gone);
+        }
+    }
+
+    /// Queues `SUBSCRIBE`/`UNSUBSCRIBE` frames for `streams`; the transport paces them.
+    fn send_requests(&mut self, connection: &mut Connection, subscribe: bool, streams: &[D::Stream]) {
+        if streams.is_empty() {
+            return;
+        }
+        let per_frame = self.spec.config.streams_per_request;
+        for frame in self.requests.frames(subscribe, streams, per_frame) {
+            if let Err(error) = connection.send_text(frame) {
+                // A full queue means the connection is not draining; it will be
+                // replaced, and the streams are restored from the routes then.
+                tracing::warn!(connection = self.spec.id, %error, "cannot queue a subscription request");
+                break;
+            }
+        }
+    }
+
+    /// Serves one open connection until it ends or the client shuts down.
+    async fn serve(&mut self, mut connection: Connection, policy: &mut ReconnectDriver<ChaCha8Rng>) -> Ended {
+        self.requests.reset();
+        self.routes.unconfirm_all();
+        let streams = self.routes.streams().to_vec();
+        self.send_requests(&mut connection, true, &streams);
+        let mut rotate_at = self.rotation_deadline();
+        loop {
+            if let Some(reason) = self.rotate_requested.take() {
+                match self.rotate(&mut connection, reason).await {
+                    rotation::Outcome::Rotated => rotate_at = self.rotation_deadline(),
+                    rotation::Outcome::Shutdown => {
+                        let _ = connection.close(1000, "client shutdown").await;
+                        return Ended::Shutdown;
+                    }
+                    rotation::Outcome::OldLost(cause) => return Ended::Lost(cause),
+                    rotation::Outcome::Failed => {
+                        // Keep the old connection; try again a little later.
+                        rotate_at = Instant::now() + Duration::from_secs(30);
+                    }
+                }
+            }
+            tokio::select! {
+                event = connection.next() => {
+                    if let Some(cause) = self.on_event(event, &mut connection) {
+                        return Ended::Lost(cause);
+                    }
+                }
+                command = self.commands.recv() => match command {
+                    None | Some(Command::Shutdown) => {
+                        let _ = connection.close(1000, "client shutdown").await;
+                        return Ended::Shutdown;
+                    }
+                    Some(other) => self.apply(other, Some(&mut connection)),
+                },
+                () = policy.timer() => {}
+                () = tokio::time::sleep_until(rotate_at) => self.rotate_requested = Some("lifetime"),
+            }
+        }
+    }
+
+    /// When the current connection should be replaced: `rotation.after` minus a
+    /// random part of `rotation.jitter`, so a pool's connections rotate apart.
+    fn rotation_deadline(&mut self) -> Instant {
+        let rotation = &self.spec.config.rotation;
+        let jitter = rotation.jitter.mul_f64(self.rng.random::<f64>());
+        Instant::now() + rotation.after.saturating_sub(jitter)
+    }
+
+    /// Handles one transport event on the serving connection; `Some(cause)` when
+    /// the connection ended.
+    fn on_event(&mut self, event: WsEvent, connection: &mut Connection) -> Option<Cause> {
+        match event {
+            WsEvent::Text(text) => {
+                self.on_text(text.as_str());
+                None
+            }
+            WsEvent::Closed(close) => {
+                self.emit(Lifecycle::Disconnected {
+                    connection: self.spec.id,
+                    cause: close.label().to_owned(),
+                    detail: close.to_string(),
+                });
+                Some(cause::from_close(&close))
+            }
+            other => {
+                // Binance sends no binary frames on JSON streams.
+                self.spec.counters.unexpected_frame();
+                tracing::debug!(connection = self.spec.id, frame = ?other, "unexpected frame ignored");
+                let _ = connection;
+                None
+            }
+        }
+    }
+
+    /// Decodes a text frame and acts on it.
+    fn on_text(&mut self, text: &str) {
+        match self.spec.decoder.decode(text) {
+            Incoming::Event { stream, event } => {
+                let key = D::span(&event).map(|s| s.last);
+                match self.routes.deliver(&stream, key, event) {
+                    Delivered::To(_) => self.spec.counters.delivered(),
+                    Delivered::Duplicate => self.spec.counters.duplicate(),
+                    Delivered::Unrouted => self.spec.counters.unrouted(&stream.to_string()),
+                }
+            }
+            Incoming::Reply { id } => self.on_reply(id),
+            Incoming::Error { code, msg, id } => {
+                if let Some(id) = id {
+                    let _ = self.requests.answer(id);
+                }
+                self.emit(Lifecycle::RequestFailed {
+                    connection: self.spec.id,
+                    code,
+                    message: msg,
+                });
+            }
+            Incoming::ServerShutdown => self.rotate_requested = Some("server_shutdown"),
+            Incoming::Unknown(what) => self.spec.counters.unknown(&what),
+            Incoming::Invalid(problem) => self.spec.counters.invalid(&problem),
+        }
+    }
+
+    fn on_reply(&mut self, id: i64) {
+        match self.requests.answer(id) {
+            Some(Pending::Subscribe(streams)) => {
+                for stream in &streams {
+                    if let Some(route) = self.routes.get_mut(stream) {
+                        route.confirmed = true;
+                    }
+                }
+                if self.requests.outstanding() == 0 && self.routes.all_confirmed() {
+                    self.emit(Lifecycle::Subscribed {
+                        connection: self.spec.id,
+                        streams: self.routes.len(),
+                    });
+                }
+            }
+            Some(Pending::Unsubscribe(_)) | None => {}
+        }
+    }
+}
+
+impl<T> Waited<T> {
+    fn map_done<U>(self) -> Waited<U>
+    where
+        U: Default,
+    {
+        match self {
+            Waited::Done(_) => Waited::Done(U::default()),
+            Waited::Retry => Waited::Retry,
+            Waited::Shutdown => Waited::Shutdown,
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Make-before-break rotation: replace a connection (before Binance's 24 h
+//! cut-off, or when it announces `serverShutdown`) without a gap and without a
+//! duplicate.
+//!
+//! 1. While the old connection keeps delivering, open a replacement (spending the
+//!    shared attempt budget) and subscribe every stream on it.
+//! 2. Buffer the replacement's events until, for every stream, it is confirmed and
+//!    its first event continues what the old connection last delivered (the old
+//!    connection keeps delivering meanwhile, so the two meet).
+//! 3. Switch: deliver the buffered events (the per-stream high-water mark removes
+//!    what the old connection already delivered), close the old connection with
+//!    1000, and serve the replacement.
+//!
+//! If the replacement fails, the old connection stays and rotation is retried
+//! later; if the old one ends first, the switch happens at once; if the overlap
+//! takes longer than `rotation.overlap_timeout`, the switch happens anyway.
+
+use std::collections::{HashMap, HashSet};
+
+use reconnect::Cause;
+use tokio::time::Instant;
+use ws_transport::{Connection, Connector, Event as WsEvent};
+
+use super::decode::{Decode, Incoming, Span};
+use super::requests::{Pending, Requests};
+use super::{Command, Driver};
+use crate::client::lifecycle::Lifecycle;
+
+/// Events the replacement may buffer before the switch is forced.
+const MAX_BUFFERED: usize = 100_000;
+
+/// How a rotation ended.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    /// The replacement serves now.
+    Rotated,
+    /// The client shuts down.
+    Shutdown,
+    /// The old connection ended before a replacement was open.
+    OldLost(Cause),
+    /// The replacement could not be opened or failed; the old connection stays.
+    Failed,
+}
+
+/// The replacement's state while it catches up.
+struct Catching<S, E> {
+    requests: Requests<S>,
+    confirmed: HashSet<S>,
+    first: HashMap<S, Span>,
+    buffer: Vec<(S, Option<u64>, E)>,
+}
+
+impl<C, D> Driver<C, D>
+where
+    C: Connector + Clone + Send + Sync + 'static,
+    D: Decode,
+{
+    /// Replaces `old` make-before-break; on success `old` is the replacement.
+    pub(super) async fn rotate(&mut self, old: &mut Connection, reason: &'static str) -> Outcome {
+        let connector = self.spec.connector.clone();
+        let url = self.spec.url.clone();
+        let budget = self.spec.budget.clone();
+        let connecting = async move {
+            reconnect::rt::acquire(&budget).await;
+            connector.connect(&url).await
+        };
+        tokio::pin!(connecting);
+        let mut new = loop {
+            tokio::select! {
+                result = &mut connecting => match result {
+                    Ok(connection) => break connection,
+                    Err(error) => {
+                        tracing::warn!(connection = self.spec.id, %error, "rotation: the replacement could not connect");
+                        return Outcome::Failed;
+                    }
+                },
+                event = old.next() => {
+                    if let Some(cause) = self.on_event(event, old) {
+                        return Outcome::OldLost(cause);
+                    }
+                }
+                command = self.commands.recv() => match command {
+                    None | Some(Command::Shutdown) => return Outcome::Shutdown,
+                    Some(other) => self.apply(other, Some(old)),
+                },
+            }
+        };
+
+        let mut catching = Catching {
+            requests: Requests::default(),
+            confirmed: HashSet::new(),
+            first: HashMap::new(),
+            buffer: Vec::new(),
+        };
+        let streams = self.routes.streams().to_vec();
+        for frame in catching.requests.frames(true, &streams, self.spec.config.streams_per_request) {
+            if new.send_text(frame).is_err() {
+                return Outcome::Failed;
+            }
+        }
+        // Subscription changes during the overlap wait for the switch, so that both
+        // connections never disagree about what is subscribed.
+        let mut deferred = Vec::new();
+        let deadline = Instant::now() + self.spec.config.rotation.overlap_timeout;
+        let mut old_alive = true;
+        while !self.caught_up(&catching) && catching.buffer.len() < MAX_BUFFERED {
+            tokio::select! {
+                event = old.next(), if old_alive => {
+                    if self.on_event(event, old).is_some() {
+                        // The old connection is gone: switch now.
+                        old_alive = false;
+                        break;
+                    }
+                }
+                event = new.next() => match event {
+                    WsEvent::Text(text) => self.catch_up(text.as_str(), &mut catching),
+                    WsEvent::Closed(cause) => {
+                        tracing::warn!(connection = self.spec.id, %cause, "rotation: the replacement closed");
+                        return if old_alive { Outcome::Failed } else { Outcome::OldLost(super::cause::from_close(&cause)) };
+                    }
+                    _ => self.spec.counters.unexpected_frame(),
+                },
+                command = self.commands.recv() => match command {
+                    None | Some(Command::Shutdown) => {
+                        let _ = new.close(1000, "client shutdown").await;
+                        return Outcome::Shutdown;
+                    }
+                    Some(other) => deferred.push(other),
+                },
+                () = tokio::time::sleep_until(deadline) => {
+                    tracing::warn!(connection = self.spec.id, "rotation: overlap timed out; switching anyway");
+                    break;
+                }
+            }
+        }
+
+        // Switch.
+        for (stream, key, event) in catching.buffer.drain(..) {
+            match self.routes.deliver(&stream, key, event) {
+                super::routes::Delivered::To(_) => self.spec.counters.delivered(),
+                super::routes::Delivered::Duplicate => self.spec.counters.duplicate(),
+                super::routes::Delivered::Unrouted => {}
+            }
+        }
+        self.routes.unconfirm_all();
+        for stream in &catching.confirmed {
+            if let Some(route) = self.routes.get_mut(stream) {
+                route.confirmed = true;
+            }
+        }
+        self.requests = catching.requests;
+        let mut retired = std::mem::replace(old, new);
+        if old_alive {
+            tokio::spawn(async move {
+                let _ = retired.close(1000, "rotated").await;
+            });
+        }
+        for command in deferred {
+            self.apply(command, Some(old));
+        }
+        self.spec.counters.rotated();
+        self.emit(Lifecycle::Rotated {
+            connection: self.spec.id,
+            reason: reason.to_owned(),
+        });
+        Outcome::Rotated
+    }
+
+    /// True when the replacement confirmed every stream and continues every stream
+    /// the old connection has delivered.
+    fn caught_up(&self, catching: &Catching<D::Stream, D::Event>) -> bool {
+        self.routes.streams().iter().all(|stream| {
+            catching.confirmed.contains(stream)
+                && match self.routes.get(stream).and_then(|r| r.last_key()) {
+                    None => true,
+                    Some(last) => catching.first.get(stream).is_some_and(|span| span.continues(last)),
+                }
+        })
+    }
+
+    /// Handles one frame of the replacement while it catches up.
+    fn catch_up(&mut self, text: &str, catching: &mut Catching<D::Stream, D::Event>) {
+        match self.spec.decoder.decode(text) {
+            Incoming::Event { stream, event } => {
+                let span = D::span(&event);
+                if let Some(span) = span {
+                    catching.first.entry(stream.clone()).or_insert(span);
+                }
+                catching.buffer.push((stream, span.map(|s| s.last), event));
+            }
+            Incoming::Reply { id } => {
+                if let Some(Pending::Subscribe(streams)) = catching.requests.answer(id) {
+                    catching.confirmed.extend(streams);
+                }
+            }
+            Incoming::Error { code, msg, id } => {
+                if let Some(id) = id {
+                    let _ = catching.requests.answer(id);
+                }
+                self.emit(Lifecycle::RequestFailed {
+                    connection: self.spec.id,
+                    code,
+                    message: msg,
+                });
+            }
+            // The replacement is new; its own shutdown notice is handled once it serves.
+            Incoming::ServerShutdown => {}
+            Incoming::Unknown(what) => self.spec.counters.unknown(&what),
+            Incoming::Invalid(problem) => self.spec.counters.invalid(&problem),
+        }
+    }
+}
+
