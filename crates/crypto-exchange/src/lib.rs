@@ -16,3 +16,4 @@
 //!
 //! The client arrives with the resilient-connections work (issue 3). Today the
 //! binary offers `crypto-exchange sim`, which runs the simulated exchange.
+pub mod domain;
