@@ -62,7 +62,10 @@ const RAW: [(&str, &str); 13] = [
     ("ws_depthUpdate.json", "bnbbtc@depth"),
 ];
 
-const COMBINED: [&str; 2] = ["ws_combined_depthUpdate.json", "ws_serverShutdown_combined.json"];
+const COMBINED: [&str; 2] = [
+    "ws_combined_depthUpdate.json",
+    "ws_serverShutdown_combined.json",
+];
 
 const SHUTDOWN_RAW: &str = "ws_serverShutdown_raw.json";
 
@@ -78,7 +81,10 @@ const REPLIES: [&str; 9] = [
     "ws_error_missing_method.json",
 ];
 
-const MORE_REPLIES: [&str; 2] = ["ws_error_unknown_method.json", "ws_error_unknown_property.json"];
+const MORE_REPLIES: [&str; 2] = [
+    "ws_error_unknown_method.json",
+    "ws_error_unknown_property.json",
+];
 
 const REQUESTS: [&str; 5] = [
     "ws_subscribe_request.json",
@@ -103,7 +109,11 @@ fn raw_round_trip(name: &str, stream: &str, text: &str) -> Result<Event> {
     };
     ensure!(decoded_stream == stream, "{name}: stream {decoded_stream}");
     let back = serde_json::to_string(&event)?;
-    ensure!(back == minify(text), "{name}: serialized as\n{back}\nnot\n{}", minify(text));
+    ensure!(
+        back == minify(text),
+        "{name}: serialized as\n{back}\nnot\n{}",
+        minify(text)
+    );
     Ok(event)
 }
 
@@ -118,7 +128,10 @@ fn every_ws_fixture_is_covered() -> Result<()> {
     for entry in fs::read_dir(fixtures_dir())? {
         let name = entry?.file_name().to_string_lossy().into_owned();
         if name.starts_with("ws_") {
-            ensure!(covered.contains(&name.as_str()), "fixture {name} is not tested");
+            ensure!(
+                covered.contains(&name.as_str()),
+                "fixture {name} is not tested"
+            );
         }
     }
     Ok(())
@@ -137,8 +150,12 @@ fn wrapped_payloads_decode_and_round_trip_exactly() -> Result<()> {
     let decoder = Decoder::combined(TimeUnit::Millisecond);
     for (name, stream) in RAW {
         let text = format!(r#"{{"stream":"{stream}","data":{}}}"#, fixture(name)?);
-        let frame = decoder.decode(&text).with_context(|| format!("{name}: decode"))?;
-        let combined = frame.combined().with_context(|| format!("{name}: {frame:?}"))?;
+        let frame = decoder
+            .decode(&text)
+            .with_context(|| format!("{name}: decode"))?;
+        let combined = frame
+            .combined()
+            .with_context(|| format!("{name}: {frame:?}"))?;
         ensure!(serde_json::to_string(&combined)? == minify(&text), "{name}");
     }
     let text = fixture("ws_combined_depthUpdate.json")?;
@@ -215,18 +232,19 @@ fn requests_serialize_as_the_documented_frames() -> Result<()> {
         Request::get_property(RequestId::int(2), Property::Combined),
     ];
     for (name, request) in REQUESTS.into_iter().zip(built) {
-        ensure!(request.to_json() == minify(&fixture(name)?), "{name}: {}", request.to_json());
+        ensure!(
+            request.to_json() == minify(&fixture(name)?),
+            "{name}: {}",
+            request.to_json()
+        );
     }
     Ok(())
 }
 
 #[test]
 fn typed_fields_hold_the_exact_values() -> Result<()> {
-    let Event::AggTrade(trade) = raw_round_trip(
-        "aggTrade",
-        "bnbbtc@aggTrade",
-        &fixture("ws_aggTrade.json")?,
-    )?
+    let Event::AggTrade(trade) =
+        raw_round_trip("aggTrade", "bnbbtc@aggTrade", &fixture("ws_aggTrade.json")?)?
     else {
         bail!("not an aggTrade");
     };
