@@ -131,7 +131,11 @@ async fn combined_connection_frames_all_decode() -> Result<()> {
 async fn raw_microsecond_connections_decode_with_the_connection_stream() -> Result<()> {
     let sim = start().await?;
     let mut outcome = Ok(());
-    for stream in ["btcusdt@depth5@100ms", "btcusdt@bookTicker", "!miniTicker@arr"] {
+    for stream in [
+        "btcusdt@depth5@100ms",
+        "btcusdt@bookTicker",
+        "!miniTicker@arr",
+    ] {
         let url = format!("{}/ws/{stream}?timeUnit=MICROSECOND", sim.ws_url());
         let decoder = Decoder::raw(stream.parse()?, TimeUnit::Microsecond);
         let expected = match stream {
@@ -164,7 +168,9 @@ async fn check_microseconds(url: &str, decoder: &Decoder) -> Result<()> {
             .await
             .context("no kline in time")?
             .context("closed")??;
-        let Message::Text(text) = message else { continue };
+        let Message::Text(text) = message else {
+            continue;
+        };
         let Frame::Event {
             event: Event::Kline(kline),
             ..
@@ -176,7 +182,10 @@ async fn check_microseconds(url: &str, decoder: &Decoder) -> Result<()> {
         ensure!(kline.candle.open_time.value() % 1_000_000 == 0, "{text}");
         let now = Timestamp::from_millis(binance_sim::now_ms());
         ensure!(kline.event_time <= now, "{} after {now}", kline.event_time);
-        ensure!(kline.event_time.as_millis() + 60_000 > now.as_millis(), "stale {text}");
+        ensure!(
+            kline.event_time.as_millis() + 60_000 > now.as_millis(),
+            "stale {text}"
+        );
         return Ok(());
     }
 }

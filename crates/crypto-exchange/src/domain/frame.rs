@@ -18,10 +18,6 @@ use super::wire::{Ctx, Fault, FieldSeed};
 /// One decoded frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "boxing the event would allocate per frame on the hot path"
-)]
 pub enum Frame {
     /// A stream event.
     Event {

@@ -19,10 +19,12 @@
 //!   few frames.
 //! - [`rest`] has the REST bodies used for snapshots and backfill.
 //!
-//! Decoding an `aggTrade`, `trade` or `bookTicker` frame allocates nothing: keys,
-//! stream names and symbols are read from the borrowed frame text, symbols are
-//! stored inline, decimals are 16-byte values. Depth payloads allocate their level
-//! vectors.
+//! Decoding an `aggTrade`, `trade`, `bookTicker`, `miniTicker` or `avgPrice` frame
+//! allocates nothing: keys, stream names and symbols are read from the borrowed
+//! frame text, symbols are stored inline, decimals are 16-byte values. Depth
+//! payloads allocate their level vectors (one per non-empty side), arrays their
+//! vector, and the large once-a-second payloads (kline, ticker, rolling ticker)
+//! one box.
 //!
 //! ```
 //! use crypto_exchange::domain::{Decoder, Event, Frame, StreamName, TimeUnit};
