@@ -62,9 +62,13 @@ pub(crate) fn parse_decimal(text: &str) -> Result<Decimal, String> {
     if whole_digits == 0 || (point && scale == 0) {
         return Err(not_plain());
     }
-    let signed = i128::try_from(mantissa).map_err(|_| not_plain())?;
-    let signed = if negative { -signed } else { signed };
-    Decimal::try_from_i128_with_scale(signed, scale).map_err(|e| e.to_string())
+    let magnitude = i128::try_from(mantissa).map_err(|_| not_plain())?;
+    let mut value =
+        Decimal::try_from_i128_with_scale(magnitude, scale).map_err(|e| e.to_string())?;
+    // Setting the sign (rather than negating) keeps a minus zero such as `-0.000`,
+    // which then prints back as it came; it still equals zero.
+    value.set_sign_negative(negative);
+    Ok(value)
 }
 
 fn not_plain() -> String {
