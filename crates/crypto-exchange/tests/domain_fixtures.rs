@@ -216,6 +216,17 @@ fn control_replies_decode_and_round_trip_exactly() -> Result<()> {
     };
     ensure!(reply.id == Some(RequestId::int(3)));
     ensure!(reply.result == serde_json::json!(["btcusdt@aggTrade"]));
+    let listed = reply.subscriptions().context("a list")??;
+    ensure!(listed == vec!["btcusdt@aggTrade".parse::<StreamName>()?]);
+    let decoder = Decoder::combined(TimeUnit::Millisecond);
+    let Frame::Reply(ack) = decoder.decode(&fixture("ws_subscribe_response.json")?)? else {
+        bail!("not a reply");
+    };
+    ensure!(ack.is_ack() && ack.subscriptions().is_none());
+    let Frame::Reply(property) = decoder.decode(&fixture("ws_get_property_response.json")?)? else {
+        bail!("not a reply");
+    };
+    ensure!(property.as_bool() == Some(true));
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use serde::de::{
 };
 use serde::ser::{SerializeMap as _, Serializer};
 
+use super::error::ParseError;
 use super::events::{Event, ServerShutdown};
 use super::request::RequestId;
 use super::stream::StreamName;
@@ -62,6 +63,33 @@ pub struct Reply {
     pub id: Option<RequestId>,
     /// The result.
     pub result: serde_json::Value,
+}
+
+impl Reply {
+    /// True for the `null` result that acknowledges `SUBSCRIBE`, `UNSUBSCRIBE` and
+    /// `SET_PROPERTY`.
+    #[must_use]
+    pub fn is_ack(&self) -> bool {
+        self.result.is_null()
+    }
+
+    /// The boolean result of `GET_PROPERTY combined`.
+    #[must_use]
+    pub fn as_bool(&self) -> Option<bool> {
+        self.result.as_bool()
+    }
+
+    /// The streams listed by `LIST_SUBSCRIPTIONS`; `None` when the result is not a
+    /// list of strings.
+    ///
+    /// # Errors
+    /// The first name that does not parse (inside the `Some`).
+    #[must_use]
+    pub fn subscriptions(&self) -> Option<Result<Vec<StreamName>, ParseError>> {
+        let names = self.result.as_array()?;
+        let names: Option<Vec<&str>> = names.iter().map(serde_json::Value::as_str).collect();
+        Some(names?.into_iter().map(StreamName::parse).collect())
+    }
 }
 
 impl Serialize for Reply {
