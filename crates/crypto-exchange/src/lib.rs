@@ -16,3 +16,12 @@
 //!
 //! The client arrives with the resilient-connections work (issue 3). Today the
 //! binary offers `crypto-exchange sim`, which runs the simulated exchange.
+pub mod client;
+pub mod domain;
+mod error;
+
+pub use client::{
+    Client, ClientConfig, ClientStats, Lifecycle, Lifecycles, RotationConfig, Source, StreamEvent,
+    Subscription, Update,
+};
+pub use error::ClientError;

@@ -29,6 +29,8 @@ pub struct ClientStats {
     pub connect_failures: u64,
     /// Connections replaced make-before-break.
     pub rotations: u64,
+    /// Events dropped for subscribers that fell behind their buffer.
+    pub lagged_events: u64,
     /// Streams per connection slot.
     pub streams_per_connection: BTreeMap<u64, usize>,
 }
@@ -44,6 +46,7 @@ pub(crate) struct Counters {
     unexpected: AtomicU64,
     connect_failures: AtomicU64,
     rotations: AtomicU64,
+    lagged: AtomicU64,
     streams: Mutex<BTreeMap<u64, usize>>,
     last_log: Mutex<Option<Instant>>,
 }
@@ -86,6 +89,10 @@ impl Counters {
         self.rotations.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn lagged(&self, missed: u64) {
+        self.lagged.fetch_add(missed, Ordering::Relaxed);
+    }
+
     pub(crate) fn set_streams(&self, connection: u64, streams: usize) {
         let mut map = self.streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if streams == 0 {
@@ -115,6 +122,7 @@ impl Counters {
             unexpected_frames: self.unexpected.load(Ordering::Relaxed),
             connect_failures: self.connect_failures.load(Ordering::Relaxed),
             rotations: self.rotations.load(Ordering::Relaxed),
+            lagged_events: self.lagged.load(Ordering::Relaxed),
             streams_per_connection: self
                 .streams
                 .lock()

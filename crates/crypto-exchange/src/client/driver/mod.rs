@@ -46,8 +46,6 @@ pub(crate) enum Command<S, T> {
     },
     /// Stop delivering these streams to this subscriber.
     Unsubscribe { streams: Vec<S>, sink: SinkId },
-    /// The subscriber's handle is gone.
-    DropSink(SinkId),
     /// Replace the connection now, make-before-break (or, between connections,
     /// try to connect now).
     Rotate,
@@ -255,10 +253,6 @@ where
                     .into_iter()
                     .filter(|stream| self.routes.remove(stream, sink))
                     .collect();
-                self.after_removal(connection, &gone);
-            }
-            Command::DropSink(sink) => {
-                let gone = self.routes.remove_sink(sink);
                 self.after_removal(connection, &gone);
             }
             Command::Rotate => self.rotate_requested = Some("requested"),

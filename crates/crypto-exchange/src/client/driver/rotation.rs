@@ -171,7 +171,7 @@ where
     fn caught_up(&self, catching: &Catching<D::Stream, D::Event>) -> bool {
         self.routes.streams().iter().all(|stream| {
             catching.confirmed.contains(stream)
-                && match self.routes.get(stream).and_then(|r| r.last_key()) {
+                && match self.routes.get(stream).and_then(super::routes::Route::last_key) {
                     None => true,
                     Some(last) => catching.first.get(stream).is_some_and(|span| span.continues(last)),
                 }

@@ -95,21 +95,6 @@ impl<S: Clone + Eq + Hash, T: Clone> Routes<S, T> {
         false
     }
 
-    /// Removes every route of a subscriber whose handle is gone; returns the
-    /// streams nobody listens to any more.
-    pub(crate) fn remove_sink(&mut self, sink: SinkId) -> Vec<S> {
-        let streams: Vec<S> = self
-            .order
-            .iter()
-            .filter(|s| self.routes.get(*s).is_some_and(|r| r.sinks.iter().any(|(id, _)| *id == sink)))
-            .cloned()
-            .collect();
-        streams
-            .into_iter()
-            .filter(|stream| self.remove(stream, sink))
-            .collect()
-    }
-
     /// The streams, in subscription order.
     pub(crate) fn streams(&self) -> &[S] {
         &self.order
@@ -205,7 +190,8 @@ mod tests {
         routes.add(&"a", 2, tx.clone());
         routes.add(&"b", 2, tx);
         assert!(!routes.remove(&"a", 1));
-        assert_eq!(routes.remove_sink(2), vec!["a", "b"]);
+        assert!(routes.remove(&"a", 2));
+        assert!(routes.remove(&"b", 2));
         assert_eq!(routes.len(), 0);
     }
 }

@@ -1,0 +1,293 @@
+//! The streaming client: subscribe once, keep receiving through every failure the
+//! client can survive.
+//!
+//! [`Client::subscribe`] returns a [`Subscription`] that yields [`Update`]s:
+//! typed [`StreamEvent`]s, or `Lagged { missed }` when the subscriber fell behind
+//! its buffer (it is never waited for, and never silently dropped).
+//! [`Client::lifecycle`] yields [`Lifecycle`] signals: connecting, connected,
+//! disconnected with a cause, reconnecting in N ms, subscribed, rotated.
+//!
+//! Underneath, a pool spreads streams over connections (`streams_per_connection`
+//! each) and runs one driver task per connection: it restores every subscription
+//! after each reconnect in batched frames within the pacing limit, reconnects on
+//! the `reconnect` schedule with the shared attempt budget, and rotates
+//! connections before Binance's 24 h cut-off, make-before-break.
+
+mod config;
+mod driver;
+mod lifecycle;
+mod live;
+mod pool;
+mod stats;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use reconnect::AttemptBudget;
+use tokio::sync::broadcast;
+use ws_transport::WsConnector;
+
+pub use config::{BINANCE_REST_ENDPOINT, BINANCE_STREAM_ENDPOINTS, ClientConfig, RotationConfig};
+pub use lifecycle::{ConnectionId, Lifecycle};
+pub use live::{Source, StreamEvent};
+pub use stats::ClientStats;
+
+use self::live::LiveDecoder;
+use self::pool::{Pool, PoolParts};
+use self::stats::Counters;
+use crate::domain::StreamName;
+use crate::error::ClientError;
+
+/// Lifecycle signals kept for a slow lifecycle reader before the oldest are dropped.
+const LIFECYCLE_BUFFER: usize = 1024;
+
+struct Inner {
+    pool: Mutex<Pool<WsConnector, LiveDecoder>>,
+    lifecycle: broadcast::Sender<Lifecycle>,
+    counters: Arc<Counters>,
+    config: Arc<ClientConfig>,
+    next_sink: AtomicU64,
+}
+
+impl Inner {
+    fn pool(&self) -> MutexGuard<'_, Pool<WsConnector, LiveDecoder>> {
+        self.pool.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A fault-tolerant Binance market-stream client. Cheap to clone; every clone is
+/// the same client.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoints", &self.inner.config.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with `config` (validated). Connections open on the first
+    /// subscription, inside the current tokio runtime.
+    ///
+    /// # Errors
+    /// [`ClientError::Config`] listing every invalid setting.
+    pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
+        config.validate()?;
+        let url = config::stream_url(&config.endpoints[0]).map_err(|p| ClientError::Config(vec![p]))?;
+        let connector = WsConnector::new(config.transport.clone())
+            .map_err(|e| ClientError::Config(vec![format!("transport: {e}")]))?;
+        let budget = AttemptBudget::new(config.attempt_budget.clone())
+            .map_err(|e| ClientError::Config(vec![format!("attempt_budget: {e}")]))?;
+        let (lifecycle, _) = broadcast::channel(LIFECYCLE_BUFFER);
+        let counters = Arc::new(Counters::default());
+        let config = Arc::new(config);
+        let parts = PoolParts {
+            config: config.clone(),
+            url,
+            connector,
+            budget,
+            lifecycle: lifecycle.clone(),
+            counters: counters.clone(),
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                pool: Mutex::new(Pool::new(parts, LiveDecoder::new)),
+                lifecycle,
+                counters,
+                config,
+                next_sink: AtomicU64::new(1),
+            }),
+        })
+    }
+
+    /// Subscribes to streams by name (`btcusdt@aggTrade`, `ethusdt@depth@100ms`, …).
+    ///
+    /// Must be called inside a tokio runtime (it may open connections).
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidStream`] naming the first bad name and how to fix it.
+    pub fn subscribe<I, S>(&self, streams: I) -> Result<Subscription, ClientError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let streams = parse_streams(streams)?;
+        Ok(self.subscribe_streams(streams))
+    }
+
+    /// Subscribes to parsed stream names.
+    #[must_use]
+    pub fn subscribe_streams(&self, streams: Vec<StreamName>) -> Subscription {
+        let sink = self.inner.next_sink.fetch_add(1, Ordering::Relaxed);
+        let (sender, receiver) = broadcast::channel(self.inner.config.subscriber_buffer);
+        let mut unique: Vec<StreamName> = Vec::with_capacity(streams.len());
+        for stream in streams {
+            if !unique.contains(&stream) {
+                unique.push(stream);
+            }
+        }
+        self.inner.pool().subscribe(&unique, sink, &sender);
+        Subscription {
+            inner: self.inner.clone(),
+            sink,
+            streams: unique,
+            sender: sender.downgrade(),
+            receiver,
+        }
+    }
+
+    /// Lifecycle signals of every connection, from now on.
+    #[must_use]
+    pub fn lifecycle(&self) -> Lifecycles {
+        Lifecycles(self.inner.lifecycle.subscribe())
+    }
+
+    /// A snapshot of the client's counters.
+    #[must_use]
+    pub fn stats(&self) -> ClientStats {
+        self.inner.counters.snapshot()
+    }
+
+    /// Replaces every connection now, make-before-break (between connections:
+    /// tries to connect now).
+    pub fn rotate(&self) {
+        self.inner.pool().rotate_all();
+    }
+
+    /// Closes every connection gracefully and ends every subscription.
+    pub async fn shutdown(&self) {
+        let tasks = self.inner.pool().shutdown();
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+fn parse_streams<I, S>(streams: I) -> Result<Vec<StreamName>, ClientError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    streams
+        .into_iter()
+        .map(|s| {
+            s.as_ref()
+                .parse::<StreamName>()
+                .map_err(|e| ClientError::InvalidStream(e.to_string()))
+        })
+        .collect()
+}
+
+/// What a subscription yields.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Update {
+    /// An event.
+    Event(StreamEvent),
+    /// The subscriber fell behind its buffer; this many events were dropped for it
+    /// (and only for it).
+    Lagged {
+        /// Events missed.
+        missed: u64,
+    },
+}
+
+/// A live subscription. Dropping it unsubscribes its streams (connections left
+/// without streams close).
+pub struct Subscription {
+    inner: Arc<Inner>,
+    sink: u64,
+    streams: Vec<StreamName>,
+    sender: broadcast::WeakSender<StreamEvent>,
+    receiver: broadcast::Receiver<StreamEvent>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("streams", &self.streams)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// The next update; `None` once the client has shut down.
+    pub async fn next(&mut self) -> Option<Update> {
+        match self.receiver.recv().await {
+            Ok(event) => Some(Update::Event(event)),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                self.inner.counters.lagged(missed);
+                Some(Update::Lagged { missed })
+            }
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+
+    /// The streams this subscription receives.
+    #[must_use]
+    pub fn streams(&self) -> &[StreamName] {
+        &self.streams
+    }
+
+    /// Adds streams to this subscription, live.
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidStream`] for a bad name, [`ClientError::Closed`] after shutdown.
+    pub fn add<I, S>(&mut self, streams: I) -> Result<(), ClientError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let new: Vec<StreamName> = parse_streams(streams)?
+            .into_iter()
+            .filter(|s| !self.streams.contains(s))
+            .collect();
+        let sender = self.sender.upgrade().ok_or(ClientError::Closed)?;
+        self.inner.pool().subscribe(&new, self.sink, &sender);
+        self.streams.extend(new);
+        Ok(())
+    }
+
+    /// Removes streams from this subscription, live.
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidStream`] for a bad name.
+    pub fn remove<I, S>(&mut self, streams: I) -> Result<(), ClientError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let gone = parse_streams(streams)?;
+        self.inner.pool().unsubscribe(&gone, self.sink);
+        self.streams.retain(|s| !gone.contains(s));
+        Ok(())
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.inner.pool().drop_sink(self.sink);
+    }
+}
+
+/// Lifecycle signals; a reader that falls far behind skips the oldest.
+#[derive(Debug)]
+pub struct Lifecycles(broadcast::Receiver<Lifecycle>);
+
+impl Lifecycles {
+    /// The next signal; `None` once the client is gone.
+    pub async fn next(&mut self) -> Option<Lifecycle> {
+        loop {
+            match self.0.recv().await {
+                Ok(signal) => return Some(signal),
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}
