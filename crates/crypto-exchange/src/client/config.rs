@@ -69,7 +69,10 @@ pub struct ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
-            endpoints: BINANCE_STREAM_ENDPOINTS.iter().map(|&s| s.to_owned()).collect(),
+            endpoints: BINANCE_STREAM_ENDPOINTS
+                .iter()
+                .map(|&s| s.to_owned())
+                .collect(),
             rest_endpoint: BINANCE_REST_ENDPOINT.to_owned(),
             streams_per_connection: 200,
             streams_per_request: 200,
@@ -209,7 +212,10 @@ mod tests {
         for (base, url) in [
             ("ws://127.0.0.1:9443", "ws://127.0.0.1:9443/stream"),
             ("ws://127.0.0.1:9443/", "ws://127.0.0.1:9443/stream"),
-            ("wss://stream.binance.com:9443/stream", "wss://stream.binance.com:9443/stream"),
+            (
+                "wss://stream.binance.com:9443/stream",
+                "wss://stream.binance.com:9443/stream",
+            ),
         ] {
             assert_eq!(stream_url(base).map(|u| u.to_string()), Ok(url.to_owned()));
         }

@@ -62,10 +62,14 @@ impl Decode for LiveDecoder {
                     source: Source::Live,
                 },
             },
-            Ok(Frame::Reply(reply)) => match reply.id.as_ref().and_then(crate::domain::RequestId::as_i64) {
-                Some(id) => Incoming::Reply { id },
-                None => Incoming::Unknown("a reply to a request this client did not send".to_owned()),
-            },
+            Ok(Frame::Reply(reply)) => {
+                match reply.id.as_ref().and_then(crate::domain::RequestId::as_i64) {
+                    Some(id) => Incoming::Reply { id },
+                    None => Incoming::Unknown(
+                        "a reply to a request this client did not send".to_owned(),
+                    ),
+                }
+            }
             Ok(Frame::Error(error)) => Incoming::Error {
                 code: error.code,
                 id: error.id.as_ref().and_then(crate::domain::RequestId::as_i64),
@@ -96,9 +100,15 @@ impl Decode for LiveDecoder {
             Event::PartialDepth(e) => growing(e.last_update_id),
             // A closed candle and the next one are pushed with the same event time:
             // order them closed-first inside that time.
-            Event::Kline(e) => growing(e.event_time.as_micros() * 2 + u64::from(!e.candle.is_closed)),
-            Event::AllMiniTickers(all) => growing(all.iter().map(|t| t.event_time.as_micros()).max()?),
-            Event::AllRollingTickers(all) => growing(all.iter().map(|t| t.event_time.as_micros()).max()?),
+            Event::Kline(e) => {
+                growing(e.event_time.as_micros() * 2 + u64::from(!e.candle.is_closed))
+            }
+            Event::AllMiniTickers(all) => {
+                growing(all.iter().map(|t| t.event_time.as_micros()).max()?)
+            }
+            Event::AllRollingTickers(all) => {
+                growing(all.iter().map(|t| t.event_time.as_micros()).max()?)
+            }
             other => growing(other.event_time()?.as_micros()),
         })
     }

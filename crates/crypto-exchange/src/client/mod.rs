@@ -78,7 +78,8 @@ impl Client {
     /// [`ClientError::Config`] listing every invalid setting.
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
         config.validate()?;
-        let url = config::stream_url(&config.endpoints[0]).map_err(|p| ClientError::Config(vec![p]))?;
+        let url =
+            config::stream_url(&config.endpoints[0]).map_err(|p| ClientError::Config(vec![p]))?;
         let connector = WsConnector::new(config.transport.clone())
             .map_err(|e| ClientError::Config(vec![format!("transport: {e}")]))?;
         let budget = AttemptBudget::new(config.attempt_budget.clone())

@@ -68,7 +68,12 @@ where
     }
 
     /// Delivers `streams` to `sink` through `sender`, opening connections as needed.
-    pub(crate) fn subscribe(&mut self, streams: &[D::Stream], sink: SinkId, sender: &broadcast::Sender<D::Event>) {
+    pub(crate) fn subscribe(
+        &mut self,
+        streams: &[D::Stream],
+        sink: SinkId,
+        sender: &broadcast::Sender<D::Event>,
+    ) {
         let mut per_slot: HashMap<ConnectionId, Vec<D::Stream>> = HashMap::new();
         for stream in streams {
             let slot = match self.streams.get_mut(stream) {
@@ -112,7 +117,10 @@ where
             if let Some(assignment) = self.streams.get_mut(stream)
                 && assignment.sinks.remove(&sink)
             {
-                per_slot.entry(assignment.slot).or_default().push(stream.clone());
+                per_slot
+                    .entry(assignment.slot)
+                    .or_default()
+                    .push(stream.clone());
                 if assignment.sinks.is_empty() {
                     let slot = assignment.slot;
                     self.streams.remove(stream);
@@ -166,7 +174,8 @@ where
     }
 
     fn retire_empty(&mut self) {
-        let (empty, kept): (Vec<_>, Vec<_>) = self.slots.drain(..).partition(|s| s.streams.is_empty());
+        let (empty, kept): (Vec<_>, Vec<_>) =
+            self.slots.drain(..).partition(|s| s.streams.is_empty());
         self.slots = kept;
         for slot in empty {
             let _ = slot.commands.send(Command::Shutdown);

@@ -64,7 +64,13 @@ impl Counters {
 
     pub(crate) fn unrouted(&self, stream: &str) {
         let n = self.unrouted.fetch_add(1, Ordering::Relaxed) + 1;
-        self.log(|| tracing::warn!(stream, total = n, "event for a stream nobody subscribed to; ignored"));
+        self.log(|| {
+            tracing::warn!(
+                stream,
+                total = n,
+                "event for a stream nobody subscribed to; ignored"
+            )
+        });
     }
 
     pub(crate) fn unknown(&self, what: &str) {
@@ -94,7 +100,10 @@ impl Counters {
     }
 
     pub(crate) fn set_streams(&self, connection: u64, streams: usize) {
-        let mut map = self.streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if streams == 0 {
             map.remove(&connection);
         } else {
@@ -104,7 +113,10 @@ impl Counters {
 
     /// Runs `log` unless something was logged less than a second ago.
     fn log(&self, log: impl FnOnce()) {
-        let mut last = self.last_log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut last = self
+            .last_log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         if last.is_none_or(|at| now.duration_since(at) >= LOG_EVERY) {
             *last = Some(now);

@@ -9,11 +9,12 @@ pub(crate) fn from_close(cause: &CloseCause) -> Cause {
         CloseCause::Normal { reason } => closed(1000, reason),
         CloseCause::GoingAway { reason } => closed(1001, reason),
         CloseCause::PolicyViolation { reason } => closed(1008, reason),
-        CloseCause::OtherClose { code, reason } | CloseCause::ClosedLocally { code, reason, .. } => {
-            closed(*code, reason)
-        }
+        CloseCause::OtherClose { code, reason }
+        | CloseCause::ClosedLocally { code, reason, .. } => closed(*code, reason),
         CloseCause::HandshakeRejected {
-            status, retry_after, ..
+            status,
+            retry_after,
+            ..
         } => Cause::HandshakeRejected {
             status: *status,
             retry_after: *retry_after,

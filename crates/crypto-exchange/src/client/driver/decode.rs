@@ -67,7 +67,14 @@ impl Span {
 /// Decodes a connection's text frames.
 pub(crate) trait Decode: Send + 'static {
     /// A stream's name.
-    type Stream: Clone + Eq + std::hash::Hash + std::fmt::Display + std::fmt::Debug + Send + Sync + 'static;
+    type Stream: Clone
+        + Eq
+        + std::hash::Hash
+        + std::fmt::Display
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static;
     /// The event type delivered to subscribers.
     type Event: Clone + Send + 'static;
 

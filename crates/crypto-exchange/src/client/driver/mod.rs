@@ -101,7 +101,10 @@ where
     C: Connector + Clone + Send + Sync + 'static,
     D: Decode,
 {
-    pub(crate) fn new(spec: DriverSpec<C, D>, commands: mpsc::UnboundedReceiver<Command<D::Stream, D::Event>>) -> Self {
+    pub(crate) fn new(
+        spec: DriverSpec<C, D>,
+        commands: mpsc::UnboundedReceiver<Command<D::Stream, D::Event>>,
+    ) -> Self {
         Driver {
             rng: ChaCha8Rng::seed_from_u64(spec.seed),
             spec,
@@ -127,7 +130,10 @@ where
     /// Runs the slot until shutdown.
     pub(crate) async fn run(mut self) {
         let seed = self.rng.random();
-        let reconnector = match Reconnector::new(self.spec.config.reconnect.clone(), ChaCha8Rng::seed_from_u64(seed)) {
+        let reconnector = match Reconnector::new(
+            self.spec.config.reconnect.clone(),
+            ChaCha8Rng::seed_from_u64(seed),
+        ) {
             Ok(machine) => machine,
             Err(error) => {
                 // The client validated the configuration before starting drivers;
@@ -153,7 +159,10 @@ where
             });
             let connector = self.spec.connector.clone();
             let url = self.spec.url.clone();
-            let cause = match self.between(async move { connector.connect(&url).await }, false).await {
+            let cause = match self
+                .between(async move { connector.connect(&url).await }, false)
+                .await
+            {
                 Waited::Shutdown => return,
                 Waited::Retry => continue,
                 Waited::Done(Ok(connection)) => {
@@ -172,7 +181,10 @@ where
                     self.spec.counters.connect_failed();
                     self.emit(Lifecycle::Disconnected {
                         connection: self.spec.id,
-                        cause: error.cause().map_or("invalid", ws_transport::CloseCause::label).to_owned(),
+                        cause: error
+                            .cause()
+                            .map_or("invalid", ws_transport::CloseCause::label)
+                            .to_owned(),
                         detail: error.to_string(),
                     });
                     cause::from_error(&error)
@@ -201,7 +213,9 @@ where
                     match self.between(wait, true).await {
                         Waited::Done(_) => {
                             // The schedule's delay is over; now the shared budget.
-                            self.between(reconnect::rt::acquire(&budget), false).await.map_done()
+                            self.between(reconnect::rt::acquire(&budget), false)
+                                .await
+                                .map_done()
                         }
                         other => other.map_done(),
                     }
@@ -236,14 +250,24 @@ where
     }
 
     /// Applies a subscription command; with a connection, the server is told.
-    fn apply(&mut self, command: Command<D::Stream, D::Event>, connection: Option<&mut Connection>) {
+    fn apply(
+        &mut self,
+        command: Command<D::Stream, D::Event>,
+        connection: Option<&mut Connection>,
+    ) {
         match command {
-            Command::Subscribe { streams, sink, sender } => {
+            Command::Subscribe {
+                streams,
+                sink,
+                sender,
+            } => {
                 let new: Vec<D::Stream> = streams
                     .into_iter()
                     .filter(|stream| self.routes.add(stream, sink, sender.clone()))
                     .collect();
-                self.spec.counters.set_streams(self.spec.id, self.routes.len());
+                self.spec
+                    .counters
+                    .set_streams(self.spec.id, self.routes.len());
                 if let Some(connection) = connection {
                     self.send_requests(connection, true, &new);
                 }
@@ -262,14 +286,21 @@ where
     }
 
     fn after_removal(&mut self, connection: Option<&mut Connection>, gone: &[D::Stream]) {
-        self.spec.counters.set_streams(self.spec.id, self.routes.len());
+        self.spec
+            .counters
+            .set_streams(self.spec.id, self.routes.len());
         if let Some(connection) = connection {
             self.send_requests(connection, false, gone);
         }
     }
 
     /// Queues `SUBSCRIBE`/`UNSUBSCRIBE` frames for `streams`; the transport paces them.
-    fn send_requests(&mut self, connection: &mut Connection, subscribe: bool, streams: &[D::Stream]) {
+    fn send_requests(
+        &mut self,
+        connection: &mut Connection,
+        subscribe: bool,
+        streams: &[D::Stream],
+    ) {
         if streams.is_empty() {
             return;
         }
@@ -285,7 +316,11 @@ where
     }
 
     /// Serves one open connection until it ends or the client shuts down.
-    async fn serve(&mut self, mut connection: Connection, policy: &mut ReconnectDriver<ChaCha8Rng>) -> Ended {
+    async fn serve(
+        &mut self,
+        mut connection: Connection,
+        policy: &mut ReconnectDriver<ChaCha8Rng>,
+    ) -> Ended {
         self.requests.reset();
         self.routes.unconfirm_all();
         let streams = self.routes.streams().to_vec();

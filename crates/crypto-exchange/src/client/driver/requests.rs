@@ -37,13 +37,22 @@ impl<S: Clone + std::fmt::Display> Requests<S> {
     }
 
     /// Frames subscribing (or unsubscribing) `streams`, at most `per_frame` streams each.
-    pub(crate) fn frames(&mut self, subscribe: bool, streams: &[S], per_frame: usize) -> Vec<String> {
+    pub(crate) fn frames(
+        &mut self,
+        subscribe: bool,
+        streams: &[S],
+        per_frame: usize,
+    ) -> Vec<String> {
         streams
             .chunks(per_frame.max(1))
             .map(|chunk| {
                 self.next_id += 1;
                 let id = self.next_id;
-                let method = if subscribe { "SUBSCRIBE" } else { "UNSUBSCRIBE" };
+                let method = if subscribe {
+                    "SUBSCRIBE"
+                } else {
+                    "UNSUBSCRIBE"
+                };
                 let pending = if subscribe {
                     Pending::Subscribe(chunk.to_vec())
                 } else {
@@ -77,9 +86,15 @@ mod tests {
         let streams: Vec<String> = (0..5).map(|i| format!("s{i}@trade")).collect();
         let frames = requests.frames(true, &streams, 2);
         assert_eq!(frames.len(), 3);
-        assert_eq!(frames[0], r#"{"id":1,"method":"SUBSCRIBE","params":["s0@trade","s1@trade"]}"#);
+        assert_eq!(
+            frames[0],
+            r#"{"id":1,"method":"SUBSCRIBE","params":["s0@trade","s1@trade"]}"#
+        );
         assert_eq!(requests.outstanding(), 3);
-        assert_eq!(requests.answer(3), Some(Pending::Subscribe(vec!["s4@trade".into()])));
+        assert_eq!(
+            requests.answer(3),
+            Some(Pending::Subscribe(vec!["s4@trade".into()]))
+        );
         assert_eq!(requests.answer(3), None);
         requests.reset();
         assert_eq!(requests.outstanding(), 0);

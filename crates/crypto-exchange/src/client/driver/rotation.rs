@@ -93,7 +93,10 @@ where
             buffer: Vec::new(),
         };
         let streams = self.routes.streams().to_vec();
-        for frame in catching.requests.frames(true, &streams, self.spec.config.streams_per_request) {
+        for frame in catching
+            .requests
+            .frames(true, &streams, self.spec.config.streams_per_request)
+        {
             if new.send_text(frame).is_err() {
                 return Outcome::Failed;
             }
@@ -171,9 +174,16 @@ where
     fn caught_up(&self, catching: &Catching<D::Stream, D::Event>) -> bool {
         self.routes.streams().iter().all(|stream| {
             catching.confirmed.contains(stream)
-                && match self.routes.get(stream).and_then(super::routes::Route::last_key) {
+                && match self
+                    .routes
+                    .get(stream)
+                    .and_then(super::routes::Route::last_key)
+                {
                     None => true,
-                    Some(last) => catching.first.get(stream).is_some_and(|span| span.continues(last)),
+                    Some(last) => catching
+                        .first
+                        .get(stream)
+                        .is_some_and(|span| span.continues(last)),
                 }
         })
     }
@@ -210,4 +220,3 @@ where
         }
     }
 }
-

@@ -171,12 +171,30 @@ mod tests {
         let (tx, mut rx) = broadcast::channel(16);
         assert!(routes.add(&"btcusdt@aggTrade", 1, tx.clone()));
         assert!(!routes.add(&"btcusdt@aggTrade", 1, tx));
-        assert_eq!(deliver(&mut routes, "btcusdt@aggTrade", Ev(Some(5))), Delivered::To(1));
-        assert_eq!(deliver(&mut routes, "btcusdt@aggTrade", Ev(Some(5))), Delivered::Duplicate);
-        assert_eq!(deliver(&mut routes, "btcusdt@aggTrade", Ev(Some(4))), Delivered::Duplicate);
-        assert_eq!(deliver(&mut routes, "btcusdt@aggTrade", Ev(Some(6))), Delivered::To(1));
-        assert_eq!(deliver(&mut routes, "btcusdt@aggTrade", Ev(None)), Delivered::To(1));
-        assert_eq!(deliver(&mut routes, "ethusdt@aggTrade", Ev(Some(1))), Delivered::Unrouted);
+        assert_eq!(
+            deliver(&mut routes, "btcusdt@aggTrade", Ev(Some(5))),
+            Delivered::To(1)
+        );
+        assert_eq!(
+            deliver(&mut routes, "btcusdt@aggTrade", Ev(Some(5))),
+            Delivered::Duplicate
+        );
+        assert_eq!(
+            deliver(&mut routes, "btcusdt@aggTrade", Ev(Some(4))),
+            Delivered::Duplicate
+        );
+        assert_eq!(
+            deliver(&mut routes, "btcusdt@aggTrade", Ev(Some(6))),
+            Delivered::To(1)
+        );
+        assert_eq!(
+            deliver(&mut routes, "btcusdt@aggTrade", Ev(None)),
+            Delivered::To(1)
+        );
+        assert_eq!(
+            deliver(&mut routes, "ethusdt@aggTrade", Ev(Some(1))),
+            Delivered::Unrouted
+        );
         assert_eq!(rx.try_recv().ok(), Some(Ev(Some(5))));
         assert_eq!(rx.try_recv().ok(), Some(Ev(Some(6))));
         assert_eq!(rx.try_recv().ok(), Some(Ev(None)));

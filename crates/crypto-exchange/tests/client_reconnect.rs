@@ -1,0 +1,168 @@
+//! The client against `binance-sim`: streams keep delivering through drops,
+//! resets, 1008 closes, refusals, stalls; nothing it delivers is duplicated or
+//! out of order.
+
+mod client_common;
+
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use binance_sim::DropKind;
+use client_common::{agg_id, client_for, next_event, sim_with, wait_for};
+use crypto_exchange::Lifecycle;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_deliver_typed_events_in_order() -> Result<()> {
+    let sim = sim_with(|_| {}).await?;
+    let client = client_for(&sim, |_| {})?;
+    let mut sub = client.subscribe(["btcusdt@aggTrade", "ethusdt@bookTicker"])?;
+    let mut last = None;
+    let mut books = 0;
+    for _ in 0..200 {
+        let event = next_event(&mut sub).await?;
+        if let Some(id) = agg_id(&event) {
+            if let Some(prev) = last {
+                ensure!(id == prev + 1, "aggTrade {id} after {prev}");
+            }
+            last = Some(id);
+        } else {
+            books += 1;
+        }
+    }
+    ensure!(last.is_some() && books > 0, "both streams delivered");
+    client.shutdown().await;
+    sim.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_is_reconnected_and_resubscribed() -> Result<()> {
+    let sim = sim_with(|_| {}).await?;
+    let client = client_for(&sim, |_| {})?;
+    let mut lifecycle = client.lifecycle();
+    let mut sub = client.subscribe(["btcusdt@aggTrade", "ethusdt@aggTrade"])?;
+    wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::Subscribed { streams: 2, .. })
+    })
+    .await?;
+    next_event(&mut sub).await?;
+
+    for how in [
+        DropKind::Close {
+            code: 1001,
+            reason: "going away".into(),
+        },
+        DropKind::Reset,
+        DropKind::Close {
+            code: 1011,
+            reason: "internal error".into(),
+        },
+    ] {
+        ensure!(
+            sim.drop_connections(how.clone()) == 1,
+            "one connection open"
+        );
+        let signal = wait_for(&mut lifecycle, |l| {
+            matches!(l, Lifecycle::Reconnecting { .. })
+        })
+        .await?;
+        let Lifecycle::Reconnecting {
+            delay_ms,
+            rate_limited,
+            ..
+        } = signal
+        else {
+            unreachable!()
+        };
+        ensure!(
+            !rate_limited && delay_ms <= 1_000,
+            "{how:?}: ordinary schedule, got {delay_ms} ms"
+        );
+        wait_for(&mut lifecycle, |l| {
+            matches!(l, Lifecycle::Subscribed { streams: 2, .. })
+        })
+        .await?;
+        // Both streams deliver again.
+        let mut seen = std::collections::HashSet::new();
+        while seen.len() < 2 {
+            seen.insert(next_event(&mut sub).await?.stream.to_string());
+        }
+    }
+    client.shutdown().await;
+    sim.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1008_close_backs_off_longer_then_reconnects() -> Result<()> {
+    let sim = sim_with(|_| {}).await?;
+    let client = client_for(&sim, |_| {})?;
+    let mut lifecycle = client.lifecycle();
+    let mut sub = client.subscribe(["btcusdt@trade"])?;
+    wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::Subscribed { .. })
+    })
+    .await?;
+    sim.drop_connections(DropKind::Close {
+        code: 1008,
+        reason: "Too many requests".into(),
+    });
+    let signal = wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::Reconnecting { .. })
+    })
+    .await?;
+    let Lifecycle::Reconnecting {
+        delay_ms,
+        rate_limited,
+        ..
+    } = signal
+    else {
+        unreachable!()
+    };
+    ensure!(rate_limited, "1008 is a rate-limit cause");
+    ensure!(
+        delay_ms >= 1_350,
+        "backs off at least the rate-limit delay, got {delay_ms} ms"
+    );
+    wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::Subscribed { .. })
+    })
+    .await?;
+    next_event(&mut sub).await?;
+    client.shutdown().await;
+    sim.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_is_detected_by_silence_and_recovered() -> Result<()> {
+    let sim = sim_with(|_| {}).await?;
+    let client = client_for(&sim, |c| {
+        c.transport.silence_timeout = Duration::from_millis(800)
+    })?;
+    let mut lifecycle = client.lifecycle();
+    let mut sub = client.subscribe(["btcusdt@aggTrade"])?;
+    wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::Subscribed { .. })
+    })
+    .await?;
+    next_event(&mut sub).await?;
+    sim.set_stalled(true);
+    let signal = wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::Disconnected { .. })
+    })
+    .await?;
+    ensure!(
+        matches!(&signal, Lifecycle::Disconnected { cause, .. } if cause == "silence"),
+        "{signal:?}"
+    );
+    sim.set_stalled(false);
+    wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::Subscribed { .. })
+    })
+    .await?;
+    next_event(&mut sub).await?;
+    client.shutdown().await;
+    sim.shutdown().await;
+    Ok(())
+}
