@@ -69,7 +69,7 @@ impl Counters {
                 stream,
                 total = n,
                 "event for a stream nobody subscribed to; ignored"
-            )
+            );
         });
     }
 
