@@ -192,18 +192,15 @@ async fn refused_connections_follow_the_schedule() -> Result<()> {
     sim.refuse_connections(Duration::from_millis(1_600));
     sim.drop_connections(DropKind::Reset);
     let mut delays = Vec::new();
-    loop {
-        match wait_for(&mut lifecycle, |l| {
-            matches!(
-                l,
-                Lifecycle::Reconnecting { .. } | Lifecycle::Subscribed { .. }
-            )
-        })
-        .await?
-        {
-            Lifecycle::Reconnecting { delay_ms, .. } => delays.push(delay_ms),
-            _ => break,
-        }
+    while let Lifecycle::Reconnecting { delay_ms, .. } = wait_for(&mut lifecycle, |l| {
+        matches!(
+            l,
+            Lifecycle::Reconnecting { .. } | Lifecycle::Subscribed { .. }
+        )
+    })
+    .await?
+    {
+        delays.push(delay_ms);
     }
     // 100, 200, 400, 800 ms (±10 %), capped at 800 ms in this test's schedule.
     ensure!(delays.len() >= 3, "delays {delays:?}");

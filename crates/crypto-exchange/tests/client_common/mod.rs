@@ -13,10 +13,10 @@ use crypto_exchange::{
 use tokio::time::timeout;
 
 /// How long any single wait may take before the test fails.
-pub const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
 /// A simulator with busy markets.
-pub async fn sim_with(adjust: impl FnOnce(&mut SimConfig)) -> Result<SimHandle> {
+pub(crate) async fn sim_with(adjust: impl FnOnce(&mut SimConfig)) -> Result<SimHandle> {
     let mut config = SimConfig::default();
     for spec in &mut config.symbols {
         spec.actions_per_sec = 200.0;
@@ -26,7 +26,10 @@ pub async fn sim_with(adjust: impl FnOnce(&mut SimConfig)) -> Result<SimHandle> 
 }
 
 /// A client for the simulator with a fast reconnect schedule (tests run in real time).
-pub fn client_for(sim: &SimHandle, adjust: impl FnOnce(&mut ClientConfig)) -> Result<Client> {
+pub(crate) fn client_for(
+    sim: &SimHandle,
+    adjust: impl FnOnce(&mut ClientConfig),
+) -> Result<Client> {
     let mut config = ClientConfig::with_endpoints(sim.ws_url(), sim.rest_url());
     config.reconnect.initial_delay = Duration::from_millis(100);
     config.reconnect.max_delay = Duration::from_millis(800);
@@ -38,7 +41,7 @@ pub fn client_for(sim: &SimHandle, adjust: impl FnOnce(&mut ClientConfig)) -> Re
 }
 
 /// The next event, skipping nothing; fails on `Lagged` or a timeout.
-pub async fn next_event(sub: &mut Subscription) -> Result<StreamEvent> {
+pub(crate) async fn next_event(sub: &mut Subscription) -> Result<StreamEvent> {
     match timeout(WAIT, sub.next())
         .await
         .context("no event in time")?
@@ -51,7 +54,7 @@ pub async fn next_event(sub: &mut Subscription) -> Result<StreamEvent> {
 }
 
 /// Waits for a lifecycle signal matching `pred`.
-pub async fn wait_for(
+pub(crate) async fn wait_for(
     lifecycle: &mut Lifecycles,
     pred: impl Fn(&Lifecycle) -> bool,
 ) -> Result<Lifecycle> {
@@ -69,7 +72,7 @@ pub async fn wait_for(
 }
 
 /// The aggregate-trade id of an event, if it is one.
-pub fn agg_id(event: &StreamEvent) -> Option<u64> {
+pub(crate) fn agg_id(event: &StreamEvent) -> Option<u64> {
     match &event.event {
         Event::AggTrade(a) => Some(a.agg_trade_id),
         _ => None,
