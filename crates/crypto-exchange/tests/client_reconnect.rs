@@ -138,7 +138,7 @@ async fn a_1008_close_backs_off_longer_then_reconnects() -> Result<()> {
 async fn a_stall_is_detected_by_silence_and_recovered() -> Result<()> {
     let sim = sim_with(|_| {}).await?;
     let client = client_for(&sim, |c| {
-        c.transport.silence_timeout = Duration::from_millis(800)
+        c.transport.silence_timeout = Duration::from_millis(800);
     })?;
     let mut lifecycle = client.lifecycle();
     let mut sub = client.subscribe(["btcusdt@aggTrade"])?;
