@@ -1,8 +1,12 @@
 //! `crypto-exchange`: the market-data gateway binary.
 //!
-//! Subcommands: `demo`, `stream`, `sim`, `chaos`. Exit codes: 0 success,
-//! 1 a runtime failure, 2 bad arguments or configuration, 3 a subcommand that
-//! this build does not provide yet.
+//! Subcommands: `demo`, `stream`, `sim`, `chaos`. Exit codes: 0 success (also a
+//! `--duration` that ran out, Ctrl-C, or a closed output pipe), 1 a runtime
+//! failure, 2 bad arguments or configuration, 3 a subcommand that this build does
+//! not provide yet. Logs go to stderr (`RUST_LOG` sets the level), so stdout stays
+//! clean for `--output jsonl`.
+
+mod cli;
 
 use std::process::ExitCode;
 
@@ -18,10 +22,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Stream through an embedded simulated exchange while faults are injected (arrives with the client).
-    Demo,
-    /// Stream Binance market data (arrives with the client).
-    Stream,
+    /// Stream through an embedded simulated exchange while faults are injected.
+    Demo(cli::demo::DemoArgs),
+    /// Stream Binance market data to stdout (default endpoints: Binance production).
+    Stream(cli::stream::StreamArgs),
     /// Run the simulated Binance exchange alone; prints its WebSocket, REST and admin URLs.
     Sim(Box<binance_sim::cli::SimArgs>),
     /// Run the resilience scenarios and print a report (arrives with the chaos suite).
@@ -39,48 +43,44 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
-        Command::Sim(args) => run_sim(&args),
-        Command::Demo | Command::Stream => {
-            eprintln!(
-                "crypto-exchange: this subcommand arrives with the resilient client, which is not built yet.\n\
-                 Today you can run the simulated exchange: `crypto-exchange sim` (see --help)."
-            );
-            ExitCode::from(NOT_YET)
-        }
-        Command::Chaos => {
-            eprintln!(
-                "crypto-exchange: the resilience suite arrives with the chaos work, which is not built yet.\n\
-                 Today you can run the simulated exchange and drive its faults through its admin API: `crypto-exchange sim`."
-            );
-            ExitCode::from(NOT_YET)
-        }
+    let command = Cli::parse().command;
+    if let Command::Chaos = command {
+        eprintln!(
+            "crypto-exchange: the resilience suite arrives with the chaos work, which is not built yet.\n\
+             Today `crypto-exchange demo` injects faults into an embedded simulator and shows the recovery."
+        );
+        return ExitCode::from(NOT_YET);
     }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("crypto-exchange: cannot start the async runtime: {error}");
+            return ExitCode::from(cli::EXIT_RUNTIME);
+        }
+    };
+    runtime.block_on(async move {
+        match command {
+            Command::Demo(args) => cli::demo::run(args).await,
+            Command::Stream(args) => cli::stream::run(args).await,
+            Command::Sim(args) => run_sim(&args).await,
+            Command::Chaos => ExitCode::from(NOT_YET),
+        }
+    })
 }
 
-fn run_sim(args: &binance_sim::cli::SimArgs) -> ExitCode {
+async fn run_sim(args: &binance_sim::cli::SimArgs) -> ExitCode {
     let config = match args.to_config() {
         Ok(config) => config,
         Err(error) => {
             eprintln!("crypto-exchange sim: {error}");
-            return ExitCode::from(2);
+            return ExitCode::from(cli::EXIT_USAGE);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("crypto-exchange sim: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(binance_sim::cli::serve_until_ctrl_c(
-        config,
-        &mut std::io::stdout(),
-    )) {
+    match binance_sim::cli::serve_until_ctrl_c(config, &mut std::io::stdout()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("crypto-exchange sim: {error}");
-            ExitCode::FAILURE
+            ExitCode::from(cli::EXIT_RUNTIME)
         }
     }
 }

@@ -1,0 +1,109 @@
+//! `crypto-exchange stream`: Binance market data to stdout, through every failure
+//! the client survives.
+
+use std::io;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crypto_exchange::domain::parse_selection;
+use crypto_exchange::{Client, ClientConfig, Update};
+
+use super::output::{Format, Output};
+use super::{EXIT_RUNTIME, EXIT_USAGE, duration, shutdown_signal};
+
+/// Options of `stream`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StreamArgs {
+    /// Symbols, comma-separated (`btcusdt,ethusdt`); any case.
+    #[arg(long, value_name = "LIST", default_value = "")]
+    symbols: String,
+    /// Stream types, comma-separated: aggTrade, trade, kline_1m, miniTicker,
+    /// !miniTicker@arr, ticker, ticker_1h, bookTicker, avgPrice, depth5, depth, depth@100ms, …
+    #[arg(long, value_name = "LIST")]
+    streams: String,
+    /// Market-stream base URL; default: Binance production (three endpoints).
+    #[arg(long, value_name = "URL")]
+    ws_url: Option<String>,
+    /// REST base URL; default: Binance production.
+    #[arg(long, value_name = "URL")]
+    rest_url: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    output: Format,
+    /// Stop cleanly after this long (for example 30s or 5m); default: until Ctrl-C.
+    #[arg(long, value_parser = duration)]
+    duration: Option<Duration>,
+}
+
+pub(crate) async fn run(args: StreamArgs) -> ExitCode {
+    let streams = match parse_selection(&args.symbols, &args.streams) {
+        Ok(streams) if !streams.is_empty() => streams,
+        Ok(_) => {
+            eprintln!(
+                "crypto-exchange stream: no streams selected: pass --streams (and --symbols for per-symbol streams)"
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
+        Err(error) => {
+            eprintln!("crypto-exchange stream: {error}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let mut config = ClientConfig::default();
+    if let Some(ws) = args.ws_url {
+        config.endpoints = vec![ws];
+    }
+    if let Some(rest) = args.rest_url {
+        config.rest_endpoint = rest;
+    }
+    let client = match Client::new(config) {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("crypto-exchange stream: {error}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    eprintln!(
+        "crypto-exchange stream: {} streams; Ctrl-C to stop{}",
+        streams.len(),
+        args.duration.map_or(String::new(), |d| format!(
+            " (stopping after {})",
+            humantime::format_duration(d)
+        ))
+    );
+    let mut lifecycle = client.lifecycle();
+    let mut subscription = client.subscribe_streams(streams);
+    let mut output = Output::new(args.output);
+    let stop = shutdown_signal(args.duration);
+    tokio::pin!(stop);
+    let result: io::Result<()> = async {
+        loop {
+            tokio::select! {
+                () = &mut stop => return Ok(()),
+                update = subscription.next() => match update {
+                    Some(Update::Event(event)) => output.event(&event)?,
+                    Some(Update::Lagged { missed }) => output.lagged(missed)?,
+                    Some(_) => {}
+                    None => return Ok(()),
+                },
+                signal = lifecycle.next() => {
+                    if let Some(signal) = signal {
+                        output.lifecycle(&signal)?;
+                    }
+                }
+            }
+        }
+    }
+    .await;
+    let flushed = output.flush();
+    client.shutdown().await;
+    match result.and(flushed) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A reader that went away (`| head`) is a normal end.
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("crypto-exchange stream: cannot write output: {error}");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
