@@ -1,21 +1,51 @@
 //! A fault-tolerant client for Binance Spot WebSocket streams.
 //!
-//! `crypto-exchange` is the facade: it will hold the Binance domain (stream
-//! names, payloads, order books), the connection driver that composes the
-//! policy crates (`reconnect`, `circuit-breaker`, `health`, `recovery`,
-//! `fallback`) over `ws-transport`, the public API, and the `crypto-exchange`
-//! gateway binary.
+//! Subscribe once and keep receiving typed events (exact decimals, never `f64`)
+//! through resets, stalls, rate-limit closes, refusals, Binance's 24 h cut-off and
+//! `serverShutdown`, without writing a reconnect loop:
+//!
+//! - [`Client`] spreads streams over a pool of connections (at most
+//!   `streams_per_connection` each) that share one connection-attempt budget;
+//! - each connection's driver restores every subscription after a reconnect in
+//!   batched frames within Binance's 5-frames-per-second limit, reconnects on an
+//!   exponential schedule with jitter (longer after 1008 and 429), detects dead
+//!   connections by silence, and rotates before the cut-off make-before-break,
+//!   removing overlapping events by id;
+//! - a [`Subscription`] yields [`Update`]s; a subscriber that falls behind is told
+//!   `Lagged { missed }` and never blocks the others; [`Client::lifecycle`] yields
+//!   [`Lifecycle`] signals.
 //!
 //! ## Design
 //!
-//! Only this crate composes the policy crates; each of them stays usable on its
-//! own. Real Binance is the default for users; tests and the demo use the
-//! embedded `binance-sim`.
+//! This crate is the facade: it holds the Binance domain ([`domain`]: stream
+//! names, payloads, decoding) and composes the policy crates (`reconnect`, and in
+//! later work `circuit-breaker`, `health`, `recovery`, `fallback`) over
+//! `ws-transport`; each of them stays usable on its own. It does not yet backfill
+//! trades missed while disconnected, keep order books, fail over between
+//! endpoints or export metrics: those arrive with their own work (issues 4–7).
 //!
-//! ## Status
+//! ## Example
 //!
-//! The client arrives with the resilient-connections work (issue 3). Today the
-//! binary offers `crypto-exchange sim`, which runs the simulated exchange.
+//! ```no_run
+//! use crypto_exchange::{Client, ClientConfig, Update};
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), crypto_exchange::ClientError> {
+//! let client = Client::new(ClientConfig::default())?; // Binance production
+//! let mut trades = client.subscribe(["btcusdt@aggTrade", "ethusdt@aggTrade"])?;
+//! while let Some(update) = trades.next().await {
+//!     match update {
+//!         Update::Event(event) => println!("{}: {:?}", event.stream, event.event),
+//!         Update::Lagged { missed } => eprintln!("fell behind: {missed} events skipped"),
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The `crypto-exchange` binary wraps the same client: `crypto-exchange stream`,
+//! `crypto-exchange demo` (on an embedded simulator) and `crypto-exchange sim`.
+
 pub mod client;
 pub mod domain;
 mod error;
