@@ -63,6 +63,9 @@ impl Default for ConnectionRules {
 pub struct RestRules {
     /// Request weight allowed per IP per calendar minute (Binance: 6000).
     pub weight_per_minute: u32,
+    /// The length of the weight window, aligned to the epoch (Binance: one
+    /// calendar minute); tests shrink it so limits reset in seconds.
+    pub weight_window: Duration,
     /// Requests an IP may send while over the limit (each answered 429) before it is banned with 418.
     pub requests_before_ban: u32,
     /// The first ban's length; each further ban doubles it, up to `max_ban` (Binance: 2 minutes to 3 days).
@@ -75,6 +78,7 @@ impl Default for RestRules {
     fn default() -> Self {
         RestRules {
             weight_per_minute: 6000,
+            weight_window: Duration::from_secs(60),
             requests_before_ban: 5,
             ban_duration: Duration::from_secs(120),
             max_ban: Duration::from_secs(3 * 24 * 3600),

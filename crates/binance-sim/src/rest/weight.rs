@@ -77,8 +77,8 @@ struct IpState {
 }
 
 impl IpState {
-    fn roll(&mut self, now_ms: u64) {
-        let minute = now_ms / MINUTE_MS;
+    fn roll(&mut self, now_ms: u64, window_ms: u64) {
+        let minute = now_ms / window_ms;
         if minute != self.minute {
             self.minute = minute;
             self.used = 0;
@@ -88,6 +88,13 @@ impl IpState {
             self.banned_until = None;
         }
     }
+}
+
+/// The length of the weight window in ms: a minute on Binance, shorter in tests.
+fn window_ms(rules: &RestRules) -> u64 {
+    u64::try_from(rules.weight_window.as_millis())
+        .unwrap_or(MINUTE_MS)
+        .max(1)
 }
 
 /// The weight limiter of every IP.
@@ -112,8 +119,9 @@ impl Limiter {
             self.forget_idle(now_ms);
         }
         let rules = &self.rules;
+        let window_ms = window_ms(rules);
         let state = self.ips.entry(ip).or_default();
-        state.roll(now_ms);
+        state.roll(now_ms, window_ms);
         if let Some(until_ms) = state.banned_until {
             return Admission::Banned {
                 used: state.used,
@@ -130,7 +138,7 @@ impl Limiter {
             state.limited += 1;
             return Admission::Limited {
                 used: state.used,
-                retry_after_secs: secs_until((state.minute + 1) * MINUTE_MS, now_ms),
+                retry_after_secs: secs_until((state.minute + 1) * window_ms, now_ms),
             };
         }
         let length = ban_length(rules, state.bans);
@@ -150,13 +158,13 @@ impl Limiter {
     pub(crate) fn used(&self, ip: IpAddr, now_ms: u64) -> u32 {
         self.ips
             .get(&ip)
-            .filter(|s| s.minute == now_ms / MINUTE_MS)
+            .filter(|s| s.minute == now_ms / window_ms(&self.rules))
             .map_or(0, |s| s.used)
     }
 
     /// Forgets IPs with no weight this minute and no ban history, bounding memory.
     fn forget_idle(&mut self, now_ms: u64) {
-        let minute = now_ms / MINUTE_MS;
+        let minute = now_ms / window_ms(&self.rules);
         self.ips
             .retain(|_, s| s.bans > 0 || s.banned_until.is_some() || s.minute == minute);
     }
@@ -197,7 +205,25 @@ mod tests {
             requests_before_ban: before_ban,
             ban_duration: Duration::from_secs(120),
             max_ban: Duration::from_secs(3 * 24 * 3600),
+            weight_window: Duration::from_secs(60),
         }
+    }
+
+    #[test]
+    fn a_shorter_window_resets_sooner() {
+        let mut l = Limiter::new(RestRules {
+            weight_window: Duration::from_secs(2),
+            ..rules(10, 5)
+        });
+        assert_eq!(l.admit(ip(9), 10, 4_000), Admission::Admitted { used: 10 });
+        assert!(matches!(
+            l.admit(ip(9), 1, 5_500),
+            Admission::Limited {
+                retry_after_secs: 1,
+                ..
+            }
+        ));
+        assert_eq!(l.admit(ip(9), 1, 6_000), Admission::Admitted { used: 1 });
     }
 
     #[test]
