@@ -99,6 +99,7 @@ async fn over_the_limit_is_429_then_a_418_ban_that_blocks_everything() {
             requests_before_ban: 3,
             ban_duration: Duration::from_secs(120),
             max_ban: Duration::from_secs(3600),
+            weight_window: Duration::from_secs(60),
         },
         ..config()
     };

@@ -49,6 +49,7 @@
 pub mod client;
 pub mod domain;
 mod error;
+pub mod rest;
 
 pub use client::{
     Client, ClientConfig, ClientStats, Lifecycle, Lifecycles, RotationConfig, Source, StreamEvent,

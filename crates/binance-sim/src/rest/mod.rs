@@ -31,7 +31,7 @@
 //!   `rest_error_timeout_1007.json`: execution status unknown); any other 5xx answers -1000
 //!   "An unknown error occurred while processing the request."; a code outside 500–599 is
 //!   answered as 500. `TooManyRequests` answers like the limiter's 429 (`Retry-After` to the
-//!   end of the minute); `Banned` answers like a ban that ends when the fault does (or after
+//!   end of the weight window); `Banned` answers like a ban that ends when the fault does (or after
 //!   `ban_duration` for a fault without an end), without counting in `RestStats::bans`.
 //! - **Parameters.** Names are case-sensitive. A repeated name is -1101; a name the endpoint
 //!   does not read is -1104; an empty optional value is -1105 and an empty or missing
@@ -336,7 +336,11 @@ impl RestState {
                 Outcome::error(&server_error(status), used)
             }
             RestFault::TooManyRequests => {
-                let minute_end = (now / 60_000 + 1) * 60_000;
+                // The end of the current weight window (a calendar minute on Binance).
+                let window = u64::try_from(self.shared.config.rest.weight_window.as_millis())
+                    .unwrap_or(60_000)
+                    .max(1);
+                let minute_end = (now / window + 1) * window;
                 Outcome::error(
                     &too_much_weight(self.shared.config.rest.weight_per_minute),
                     used,
