@@ -70,6 +70,9 @@ where
                 result = &mut connecting => match result {
                     Ok(connection) => break connection,
                     Err(error) => {
+                        // A failed attempt like any other (it spent the shared budget),
+                        // though the old connection serves on and nothing is signalled.
+                        self.spec.counters.connect_failed();
                         tracing::warn!(connection = self.spec.id, %error, "rotation: the replacement could not connect");
                         return Outcome::Failed;
                     }
