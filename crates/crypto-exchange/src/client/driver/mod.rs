@@ -470,3 +470,6 @@ impl<T> Waited<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
