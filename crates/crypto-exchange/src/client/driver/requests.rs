@@ -62,8 +62,9 @@ impl<S: Clone + std::fmt::Display> Requests<S> {
     /// outbound queue has room; the rest wait for the next call.
     ///
     /// # Errors
-    /// The connection's error when it is closing or closed: it will be replaced,
-    /// and the new connection restores every stream from the routes.
+    /// The connection's error when it is closing or closed; the unsent frames are
+    /// dropped then, as the connection will be replaced and the new one restores
+    /// every stream from the routes.
     pub(crate) fn flush(&mut self, connection: &mut Connection) -> Result<(), Error> {
         while let Some(frame) = self.unsent.front() {
             // A clone per request frame: they are few, and a refused frame must stay queued.
@@ -72,7 +73,10 @@ impl<S: Clone + std::fmt::Display> Requests<S> {
                     self.unsent.pop_front();
                 }
                 Err(Error::QueueFull { .. }) => return Ok(()),
-                Err(error) => return Err(error),
+                Err(error) => {
+                    self.unsent.clear();
+                    return Err(error);
+                }
             }
         }
         Ok(())
@@ -161,6 +165,12 @@ mod tests {
         requests.flush(&mut connection)?;
         assert_eq!(connection.stats().queued, 2);
         assert!(requests.has_unsent());
+        // A closing connection takes nothing more: the frames are dropped, once.
+        connection.begin_close(1000, "bye")?;
+        assert!(requests.flush(&mut connection).is_err());
+        assert!(!requests.has_unsent());
+        assert!(requests.flush(&mut connection).is_ok());
+        requests.request(true, &streams, 1);
         requests.reset();
         assert!(!requests.has_unsent());
         Ok(())
