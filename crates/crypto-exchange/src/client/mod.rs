@@ -18,7 +18,11 @@ mod driver;
 mod lifecycle;
 mod live;
 mod pool;
+#[cfg(test)]
+mod pool_tests;
 mod stats;
+#[cfg(test)]
+mod test_support;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -294,7 +294,8 @@ where
         }
     }
 
-    /// Queues `SUBSCRIBE`/`UNSUBSCRIBE` frames for `streams`; the transport paces them.
+    /// Queues `SUBSCRIBE`/`UNSUBSCRIBE` frames for `streams`; the transport paces
+    /// them, and those its queue cannot take yet wait in `requests`.
     fn send_requests(
         &mut self,
         connection: &mut Connection,
@@ -305,14 +306,23 @@ where
             return;
         }
         let per_frame = self.spec.config.streams_per_request;
-        for frame in self.requests.frames(subscribe, streams, per_frame) {
-            if let Err(error) = connection.send_text(frame) {
-                // A full queue means the connection is not draining; it will be
-                // replaced, and the streams are restored from the routes then.
-                tracing::warn!(connection = self.spec.id, %error, "cannot queue a subscription request");
-                break;
-            }
+        self.requests.request(subscribe, streams, per_frame);
+        self.flush_requests(connection);
+    }
+
+    /// Hands waiting request frames to the connection as its queue drains.
+    fn flush_requests(&mut self, connection: &mut Connection) {
+        if let Err(error) = self.requests.flush(connection) {
+            // The connection is closing: it will be replaced, and the streams are
+            // restored from the routes then.
+            tracing::warn!(connection = self.spec.id, %error, "cannot queue a subscription request");
         }
+    }
+
+    /// How often waiting request frames are offered to the connection: once per
+    /// frame the pacer lets out.
+    fn flush_every(&self) -> Duration {
+        self.spec.config.transport.pacing.spacing()
     }
 
     /// Serves one open connection until it ends or the client shuts down.
@@ -341,6 +351,11 @@ where
                     }
                 }
             }
+            // The connection only tells us about what arrives, not that its queue
+            // drained: offer waiting requests on every turn, and wake up for them.
+            self.flush_requests(&mut connection);
+            let unsent = self.requests.has_unsent();
+            let flush_every = self.flush_every();
             tokio::select! {
                 event = connection.next() => {
                     if let Some(cause) = self.on_event(event, &mut connection) {
@@ -356,6 +371,7 @@ where
                 },
                 () = policy.timer() => {}
                 () = tokio::time::sleep_until(rotate_at) => self.rotate_requested = Some("lifetime"),
+                () = tokio::time::sleep(flush_every), if unsent => {}
             }
         }
     }
@@ -454,3 +470,6 @@ impl<T> Waited<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

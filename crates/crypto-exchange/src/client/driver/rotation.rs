@@ -70,6 +70,9 @@ where
                 result = &mut connecting => match result {
                     Ok(connection) => break connection,
                     Err(error) => {
+                        // A failed attempt like any other (it spent the shared budget),
+                        // though the old connection serves on and nothing is signalled.
+                        self.spec.counters.connect_failed();
                         tracing::warn!(connection = self.spec.id, %error, "rotation: the replacement could not connect");
                         return Outcome::Failed;
                     }
@@ -93,20 +96,22 @@ where
             buffer: Vec::new(),
         };
         let streams = self.routes.streams().to_vec();
-        for frame in catching
+        catching
             .requests
-            .frames(true, &streams, self.spec.config.streams_per_request)
-        {
-            if new.send_text(frame).is_err() {
-                return Outcome::Failed;
-            }
-        }
+            .request(true, &streams, self.spec.config.streams_per_request);
         // Subscription changes during the overlap wait for the switch, so that both
         // connections never disagree about what is subscribed.
         let mut deferred = Vec::new();
         let deadline = Instant::now() + self.spec.config.rotation.overlap_timeout;
         let mut old_alive = true;
         while !self.caught_up(&catching) && catching.buffer.len() < MAX_BUFFERED {
+            // More requests than the replacement's queue holds wait their turn
+            // (see `Driver::serve`).
+            if catching.requests.flush(&mut new).is_err() {
+                return Outcome::Failed;
+            }
+            let unsent = catching.requests.has_unsent();
+            let flush_every = self.flush_every();
             tokio::select! {
                 event = old.next(), if old_alive => {
                     if self.on_event(event, old).is_some() {
@@ -134,6 +139,7 @@ where
                     tracing::warn!(connection = self.spec.id, "rotation: overlap timed out; switching anyway");
                     break;
                 }
+                () = tokio::time::sleep(flush_every), if unsent => {}
             }
         }
 
