@@ -6,67 +6,17 @@
     reason = "paused-time tests read tokio's virtual clock to measure waits"
 )]
 
+mod common;
+
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use recovery::rt::{
-    ChildContext, ChildExit, ChildState, Supervisor, SupervisorEvent, SupervisorStatus,
-};
-use recovery::{Error, Preserved, Restart, Subscriptions, SupervisorConfig};
+use common::{is_escalated, secs, serve, started, supervisor, until};
+use recovery::rt::{ChildContext, ChildExit, ChildState, SupervisorEvent, SupervisorStatus};
+use recovery::{Preserved, Subscriptions};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-fn supervisor() -> (Supervisor, mpsc::Receiver<SupervisorEvent>) {
-    Supervisor::new(SupervisorConfig::default()).expect("valid")
-}
-
-/// The next event, or a failure naming what was awaited (an hour of virtual
-/// time is far beyond any test's schedule).
-async fn next(events: &mut mpsc::Receiver<SupervisorEvent>, waiting_for: &str) -> SupervisorEvent {
-    tokio::time::timeout(Duration::from_secs(3_600), events.recv())
-        .await
-        .unwrap_or_else(|_| panic!("no event while waiting for {waiting_for}"))
-        .expect("the supervisor is alive")
-}
-
-/// Events until (and including) the first that `stop` accepts.
-async fn until(
-    events: &mut mpsc::Receiver<SupervisorEvent>,
-    what: &str,
-    stop: impl Fn(&SupervisorEvent) -> bool,
-) -> Vec<SupervisorEvent> {
-    let mut seen = Vec::new();
-    loop {
-        let event = next(events, what).await;
-        let done = stop(&event);
-        seen.push(event);
-        if done {
-            return seen;
-        }
-    }
-}
-
-fn is_escalated(event: &SupervisorEvent) -> bool {
-    matches!(event, SupervisorEvent::Escalated { .. })
-}
-
-fn started(events: &[SupervisorEvent]) -> usize {
-    events
-        .iter()
-        .filter(|e| matches!(e, SupervisorEvent::Started { .. }))
-        .count()
-}
-
-/// A child body that runs until shutdown, then returns.
-async fn serve(context: &ChildContext) -> Result<(), Infallible> {
-    context.shutdown_requested().await;
-    Ok(())
-}
 
 #[tokio::test(start_paused = true)]
 async fn a_panicking_task_restarts() {
@@ -367,139 +317,5 @@ async fn preserved_state_survives_restarts() {
     assert_eq!(after_error.len(), 2);
     // The caller's handle is the same cell.
     assert_eq!(state.get(), after_error);
-    let _ = supervisor.shutdown().await;
-}
-
-#[tokio::test(start_paused = true)]
-async fn restart_policies_decide_what_a_normal_return_means() {
-    let cases = [
-        (Restart::OnFailure, 1),
-        (Restart::Always, 6),
-        (Restart::OnPanic, 1),
-        (Restart::Never, 1),
-    ];
-    for (restart, starts) in cases {
-        let config = SupervisorConfig {
-            restart,
-            ..SupervisorConfig::default()
-        };
-        let (mut supervisor, mut events) = Supervisor::new(config).expect("valid");
-        supervisor
-            .spawn("once", |_context: ChildContext| async {
-                Ok::<(), Infallible>(())
-            })
-            .expect("spawned");
-        let seen = until(&mut events, "the end", |e| {
-            matches!(
-                e,
-                SupervisorEvent::Stopped { .. } | SupervisorEvent::Escalated { .. }
-            )
-        })
-        .await;
-        assert_eq!(started(&seen), starts, "{restart:?}");
-        let state = supervisor.status().borrow().children["once"].state.clone();
-        let want_stopped = restart != Restart::Always;
-        assert_eq!(
-            state == ChildState::Stopped,
-            want_stopped,
-            "{restart:?}: {state:?}"
-        );
-        // A stopped child's name can be used again.
-        if want_stopped {
-            supervisor
-                .spawn("once", |context: ChildContext| async move {
-                    serve(&context).await
-                })
-                .expect("the name is free again");
-        }
-        let report = supervisor.shutdown().await;
-        assert!(report.aborted.is_empty());
-    }
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_factory_that_panics_counts_as_a_panic() {
-    let (mut supervisor, mut events) = supervisor();
-    supervisor
-        .spawn(
-            "bad-factory",
-            |_context: ChildContext| -> std::future::Ready<Result<(), Infallible>> {
-                panic!("could not build the child")
-            },
-        )
-        .expect("spawned");
-    let seen = until(&mut events, "the escalation", is_escalated).await;
-    assert_eq!(started(&seen), 6);
-    assert!(seen.iter().any(|e| matches!(
-        e,
-        SupervisorEvent::Exited { exit: ChildExit::Panicked(m), .. } if m == "could not build the child"
-    )));
-    let _ = supervisor.shutdown().await;
-}
-
-#[tokio::test(start_paused = true)]
-async fn misuse_is_an_error_naming_it() {
-    let err = Supervisor::new(SupervisorConfig {
-        max_restarts: 0,
-        ..SupervisorConfig::default()
-    })
-    .expect_err("invalid");
-    assert_eq!(
-        err.to_string(),
-        "invalid configuration: max_restarts = 0 must be at least 1"
-    );
-    let err = Supervisor::new(SupervisorConfig {
-        window: Duration::ZERO,
-        ..SupervisorConfig::default()
-    })
-    .expect_err("invalid");
-    assert!(matches!(
-        err,
-        Error::InvalidConfig {
-            field: "window",
-            ..
-        }
-    ));
-
-    let (mut supervisor, _events) = supervisor();
-    let run = |context: ChildContext| async move { serve(&context).await };
-    supervisor.spawn("x", run).expect("spawned");
-    assert_eq!(
-        supervisor.spawn("x", run),
-        Err(Error::DuplicateChild { name: "x".into() })
-    );
-    assert_eq!(supervisor.spawn("", run), Err(Error::EmptyChildName));
-    let _ = supervisor.shutdown().await;
-}
-
-#[test]
-fn spawning_outside_a_runtime_is_an_error() {
-    let (mut supervisor, _events) = supervisor();
-    let result = supervisor.spawn("x", |_context: ChildContext| async {
-        Ok::<(), Infallible>(())
-    });
-    assert_eq!(result, Err(Error::NoRuntime));
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_full_event_channel_drops_and_counts_never_stalls() {
-    let config = SupervisorConfig {
-        event_capacity: 1,
-        ..SupervisorConfig::default()
-    };
-    let (mut supervisor, _events) = Supervisor::new(config).expect("valid");
-    let mut status = supervisor.status();
-    supervisor
-        .spawn("crasher", |_context: ChildContext| async {
-            Err::<(), _>("boom")
-        })
-        .expect("spawned");
-    // Nobody reads events, yet the child still escalates.
-    let escalated = status
-        .wait_for(|s| s.escalated().next().is_some())
-        .await
-        .expect("alive")
-        .clone();
-    assert!(escalated.dropped_events > 0);
     let _ = supervisor.shutdown().await;
 }

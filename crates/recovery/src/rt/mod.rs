@@ -1,5 +1,5 @@
 //! The tokio adapter (feature `tokio`): the task [`Supervisor`], and helpers
-//! that carry out a [`Recovery`](crate::Recovery)'s actions on tokio's clock.
+//! that carry out a [`Recovery`]'s actions on tokio's clock.
 //!
 //! This is the only module that reads a clock, and it reads
 //! [`tokio::time::Instant`], so `#[tokio::test(start_paused = true)]` runs

@@ -19,7 +19,10 @@ use crate::{Error, MAX_DURATION, Preserved, RestartIntensity, SupervisorConfig};
 ///
 /// - **One-for-one**: each child is started by its factory; when an
 ///   incarnation panics or fails (or returns, per [`Restart`](crate::Restart))
-///   only that child is started again, with a fresh [`ChildContext`].
+///   only that child is started again, at once, with a fresh
+///   [`ChildContext`]. Restarts are not delayed (as in OTP): a crash loop
+///   is not slowed down but escalates within the window; pacing reconnects
+///   is the child's job (`reconnect`'s schedule, a [`Recovery`](crate::Recovery)).
 /// - **Restart intensity**: at most `max_restarts` restarts of one child
 ///   within `window` (5 in 10 s); the next failure escalates: the child
 ///   stays stopped, [`SupervisorEvent::Escalated`] goes to the parent and
@@ -36,6 +39,44 @@ use crate::{Error, MAX_DURATION, Preserved, RestartIntensity, SupervisorConfig};
 /// (bounded: when it is full, events are dropped and counted in the status,
 /// so a slow parent never stalls a restart) and, for a health model, the
 /// status [`watch`] from [`status`](Self::status).
+///
+/// A stream task that keeps its resume points across a panic (on paused
+/// time, as in tests):
+///
+/// ```
+/// use std::convert::Infallible;
+///
+/// use recovery::rt::{ChildContext, Supervisor, SupervisorEvent};
+/// use recovery::{Preserved, Subscriptions, SupervisorConfig};
+///
+/// type Streams = Preserved<Subscriptions<u64>>;
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() -> Result<(), recovery::Error> {
+///     let (mut supervisor, mut events) = Supervisor::new(SupervisorConfig::default())?;
+///     let streams = Streams::default();
+///     supervisor.spawn_with_state("stream-0", streams.clone(), |ctx: ChildContext, streams: Streams| async move {
+///         if !ctx.is_restart() {
+///             streams.update(|s| s.subscribe("btcusdt@aggTrade"));
+///             streams.update(|s| s.record("btcusdt@aggTrade", 1_001));
+///             panic!("decoder bug");
+///         }
+///         // The restarted incarnation resubscribes and backfills from here.
+///         ctx.shutdown_requested().await;
+///         Ok::<(), Infallible>(())
+///     })?;
+///
+///     while let Some(event) = events.recv().await {
+///         if matches!(event, SupervisorEvent::Started { incarnation: 1, .. }) {
+///             break;
+///         }
+///     }
+///     assert_eq!(streams.with(|s| s.resume_point("btcusdt@aggTrade").copied()), Some(1_001));
+///     let report = supervisor.shutdown().await;
+///     assert_eq!(report.in_time, ["stream-0"]);
+///     Ok(())
+/// }
+/// ```
 pub struct Supervisor {
     config: SupervisorConfig,
     shutdown: watch::Sender<bool>,
