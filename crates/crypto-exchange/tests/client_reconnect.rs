@@ -166,3 +166,77 @@ async fn a_stall_is_detected_by_silence_and_recovered() -> Result<()> {
     sim.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_driver_is_restarted_with_its_subscriptions_and_no_duplicates() -> Result<()> {
+    let sim = sim_with(|_| {}).await?;
+    let client = client_for(&sim, |_| {})?;
+    let mut lifecycle = client.lifecycle();
+    let mut sub = client.subscribe(["btcusdt@aggTrade", "ethusdt@aggTrade"])?;
+    wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::Subscribed { streams: 2, .. })
+    })
+    .await?;
+    let connection = client.connections()[0];
+    let mut last = std::collections::HashMap::new();
+    let mut record = |event: &crypto_exchange::StreamEvent| -> Result<()> {
+        if let Some(id) = agg_id(event) {
+            let previous = last.insert(event.stream.to_string(), id);
+            ensure!(
+                previous.is_none_or(|p| id > p),
+                "{}: {id} after {previous:?}",
+                event.stream
+            );
+        }
+        Ok(())
+    };
+    for _ in 0..20 {
+        record(&next_event(&mut sub).await?)?;
+    }
+    ensure!(client.inject_panic(connection));
+    wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::Restarted { incarnation: 1, .. })
+    })
+    .await?;
+    wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::Subscribed { streams: 2, .. })
+    })
+    .await?;
+    let mut streams = std::collections::HashSet::new();
+    for _ in 0..100 {
+        let event = next_event(&mut sub).await?;
+        record(&event)?;
+        streams.insert(event.stream.to_string());
+    }
+    ensure!(streams.len() == 2, "both streams deliver after the restart");
+    client.shutdown().await;
+    sim.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_that_keeps_panicking_is_escalated() -> Result<()> {
+    let sim = sim_with(|_| {}).await?;
+    let client = client_for(&sim, |_| {})?;
+    let mut lifecycle = client.lifecycle();
+    let _sub = client.subscribe(["btcusdt@aggTrade"])?;
+    wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::Subscribed { .. })
+    })
+    .await?;
+    let connection = client.connections()[0];
+    // Five restarts are allowed within 10 s; the sixth failure escalates.
+    for incarnation in 1..=5 {
+        ensure!(client.inject_panic(connection));
+        wait_for(
+            &mut lifecycle,
+            |l| matches!(l, Lifecycle::Restarted { incarnation: i, .. } if *i == incarnation),
+        )
+        .await?;
+    }
+    ensure!(client.inject_panic(connection));
+    wait_for(&mut lifecycle, |l| matches!(l, Lifecycle::Escalated { .. })).await?;
+    client.shutdown().await;
+    sim.shutdown().await;
+    Ok(())
+}

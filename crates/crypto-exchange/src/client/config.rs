@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use reconnect::{BudgetConfig, ReconnectConfig};
+use recovery::SupervisorConfig;
 use ws_transport::{TransportConfig, WsUrl};
 
 use crate::error::ClientError;
@@ -64,6 +65,8 @@ pub struct ClientConfig {
     pub attempt_budget: BudgetConfig,
     /// Rotation before the 24 h cut-off.
     pub rotation: RotationConfig,
+    /// Supervision of the connection drivers (restart limits, shutdown deadline).
+    pub supervisor: SupervisorConfig,
 }
 
 impl Default for ClientConfig {
@@ -81,6 +84,7 @@ impl Default for ClientConfig {
             reconnect: ReconnectConfig::default(),
             attempt_budget: BudgetConfig::default(),
             rotation: RotationConfig::default(),
+            supervisor: SupervisorConfig::default(),
         }
     }
 }
@@ -134,6 +138,9 @@ impl ClientConfig {
         }
         if let Err(error) = self.reconnect.validate() {
             problems.push(format!("reconnect: {error}"));
+        }
+        if let Err(error) = self.supervisor.validate() {
+            problems.push(format!("supervisor: {error}"));
         }
         if let Err(error) = self.attempt_budget.validate() {
             problems.push(format!("attempt_budget: {error}"));

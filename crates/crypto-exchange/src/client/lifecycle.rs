@@ -73,6 +73,22 @@ pub enum Lifecycle {
         /// Binance's message.
         message: String,
     },
+    /// The connection's driver task failed (a panic) and was restarted by the
+    /// supervisor with its subscriptions.
+    Restarted {
+        /// The connection slot.
+        connection: ConnectionId,
+        /// The incarnation now starting (1 for the first restart).
+        incarnation: u32,
+    },
+    /// The connection's driver failed more often than the supervisor allows; it
+    /// stays stopped.
+    Escalated {
+        /// The connection slot.
+        connection: ConnectionId,
+        /// Why.
+        reason: String,
+    },
     /// The connection gave up for good (a permanent cause or a configured limit).
     Abandoned {
         /// The connection slot.

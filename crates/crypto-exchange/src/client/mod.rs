@@ -164,11 +164,35 @@ impl Client {
         self.inner.pool().rotate_all();
     }
 
-    /// Closes every connection gracefully and ends every subscription.
+    /// Reconnects (or, when connected, rotates make-before-break) one connection
+    /// now: an operator's manual recovery. False when no such connection exists.
+    pub fn trigger_recovery(&self, connection: ConnectionId) -> bool {
+        self.inner.pool().rotate(connection)
+    }
+
+    /// The connection slots, in order of creation.
+    #[must_use]
+    pub fn connections(&self) -> Vec<ConnectionId> {
+        self.inner.pool().slot_ids()
+    }
+
+    /// Makes one connection's driver task panic, for resilience tests and chaos
+    /// scenarios: the supervisor restarts it with its subscriptions (see
+    /// [`Lifecycle::Restarted`]). False when no such connection exists.
+    pub fn inject_panic(&self, connection: ConnectionId) -> bool {
+        self.inner.pool().inject_panic(connection)
+    }
+
+    /// Closes every connection gracefully (within `supervisor.shutdown_deadline`,
+    /// then aborts) and ends every subscription.
     pub async fn shutdown(&self) {
-        let tasks = self.inner.pool().shutdown();
-        for task in tasks {
-            let _ = task.await;
+        let shutdown = self.inner.pool().shutdown();
+        if let Some(report) = shutdown
+            .finish(self.inner.config.supervisor.shutdown_deadline)
+            .await
+            && !report.all_in_time()
+        {
+            tracing::warn!(aborted = ?report.aborted, "connections did not close within the shutdown deadline");
         }
     }
 }

@@ -1,21 +1,30 @@
 //! The connection pool: spreads streams over connection slots (at most
-//! `streams_per_connection` each), starts a driver task per slot, and retires a
-//! slot when its last stream is unsubscribed. Every slot spends the same
-//! connection-attempt budget.
+//! `streams_per_connection` each), runs a driver task per slot under the
+//! `recovery` supervisor, and retires a slot when its last stream is
+//! unsubscribed. Every slot spends the same connection-attempt budget.
+//!
+//! A driver that panics is restarted by the supervisor (one for one, at most
+//! `supervisor.max_restarts` in `supervisor.window`) with the slot's routes and
+//! command channel, kept in a [`Preserved`] cell: its subscriptions come back
+//! and each stream's high-water mark keeps removing duplicates. A slot that
+//! fails more often is escalated: it stays stopped and a lifecycle signal says so.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use reconnect::AttemptBudget;
+use recovery::Preserved;
+use recovery::rt::{ShutdownReport, Supervisor, SupervisorEvent};
 use tokio::sync::{broadcast, mpsc};
-use tokio::task::JoinHandle;
 use ws_transport::{Connector, WsUrl};
 
 use super::config::ClientConfig;
 use super::driver::decode::Decode;
+use super::driver::routes::Routes;
 use super::driver::routes::SinkId;
-use super::driver::{Command, Driver, DriverSpec};
+use super::driver::{Command, Driver, DriverSpec, SlotState};
 use super::lifecycle::{ConnectionId, Lifecycle};
 use super::stats::Counters;
 
@@ -24,7 +33,6 @@ struct Slot<S, T> {
     id: ConnectionId,
     commands: mpsc::UnboundedSender<Command<S, T>>,
     streams: HashSet<S>,
-    task: JoinHandle<()>,
 }
 
 /// Where each stream is served and who listens to it.
@@ -34,6 +42,7 @@ struct Assignment {
 }
 
 /// The pool's shared parts, passed to every new driver.
+#[derive(Clone)]
 pub(crate) struct PoolParts<C> {
     pub(crate) config: Arc<ClientConfig>,
     pub(crate) url: WsUrl,
@@ -50,6 +59,20 @@ pub(crate) struct Pool<C, D: Decode> {
     slots: Vec<Slot<D::Stream, D::Event>>,
     streams: HashMap<D::Stream, Assignment>,
     next_slot: ConnectionId,
+    supervisor: Option<Supervisor>,
+}
+
+/// A pool shutting down: every driver was told to close; wait for them.
+pub(crate) struct PoolShutdown(Option<Supervisor>);
+
+impl PoolShutdown {
+    /// Waits up to `deadline` for every driver to close; stragglers are aborted.
+    pub(crate) async fn finish(self, deadline: std::time::Duration) -> Option<ShutdownReport> {
+        match self.0 {
+            Some(supervisor) => Some(supervisor.shutdown_within(deadline).await),
+            None => None,
+        }
+    }
 }
 
 impl<C, D> Pool<C, D>
@@ -64,6 +87,7 @@ where
             slots: Vec::new(),
             streams: HashMap::new(),
             next_slot: 0,
+            supervisor: None,
         }
     }
 
@@ -154,16 +178,34 @@ where
         }
     }
 
-    /// Tells every driver to close, and returns their tasks to await.
-    pub(crate) fn shutdown(&mut self) -> Vec<JoinHandle<()>> {
+    /// Tells every driver to close; the returned value waits for them.
+    pub(crate) fn shutdown(&mut self) -> PoolShutdown {
         self.streams.clear();
+        for slot in self.slots.drain(..) {
+            let _ = slot.commands.send(Command::Shutdown);
+        }
+        PoolShutdown(self.supervisor.take())
+    }
+
+    /// Asks one slot's driver to reconnect (or rotate) now; false for an unknown slot.
+    pub(crate) fn rotate(&self, slot: ConnectionId) -> bool {
         self.slots
-            .drain(..)
-            .map(|slot| {
-                let _ = slot.commands.send(Command::Shutdown);
-                slot.task
-            })
-            .collect()
+            .iter()
+            .find(|s| s.id == slot)
+            .is_some_and(|s| s.commands.send(Command::Rotate).is_ok())
+    }
+
+    /// Makes one slot's driver panic (resilience tests); false for an unknown slot.
+    pub(crate) fn inject_panic(&self, slot: ConnectionId) -> bool {
+        self.slots
+            .iter()
+            .find(|s| s.id == slot)
+            .is_some_and(|s| s.commands.send(Command::Panic).is_ok())
+    }
+
+    /// The slots, in order of creation.
+    pub(crate) fn slot_ids(&self) -> Vec<ConnectionId> {
+        self.slots.iter().map(|s| s.id).collect()
     }
 
     fn send(&self, slot: ConnectionId, command: Command<D::Stream, D::Event>) {
@@ -201,27 +243,108 @@ where
         self.next_slot += 1;
         let id = self.next_slot;
         let (tx, rx) = mpsc::unbounded_channel();
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let spec = DriverSpec {
-            id,
-            url: self.parts.url.clone(),
-            config: self.parts.config.clone(),
-            connector: self.parts.connector.clone(),
-            budget: self.parts.budget.clone(),
-            lifecycle: self.parts.lifecycle.clone(),
-            counters: self.parts.counters.clone(),
-            decoder: (self.make_decoder)(),
-            seed: u64::from(nanos) ^ id.rotate_left(32),
-        };
-        let task = tokio::spawn(Driver::new(spec, rx).run());
+        let state = Preserved::new(SlotState {
+            routes: Routes::default(),
+            commands: Arc::new(tokio::sync::Mutex::new(rx)),
+        });
+        let parts = self.parts.clone();
+        let make_decoder = self.make_decoder;
+        let factory =
+            move |context: recovery::rt::ChildContext,
+                  state: Preserved<SlotState<D::Stream, D::Event>>| {
+                let nanos = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                let spec = DriverSpec {
+                    id,
+                    url: parts.url.clone(),
+                    config: parts.config.clone(),
+                    connector: parts.connector.clone(),
+                    budget: parts.budget.clone(),
+                    lifecycle: parts.lifecycle.clone(),
+                    counters: parts.counters.clone(),
+                    decoder: make_decoder(),
+                    seed: u64::from(nanos) ^ id.rotate_left(32) ^ u64::from(context.incarnation()),
+                };
+                async move {
+                    Driver::resume(spec, state).await.run().await;
+                    Ok::<(), std::convert::Infallible>(())
+                }
+            };
+        match self.supervisor() {
+            Some(supervisor) => {
+                if let Err(error) =
+                    supervisor.spawn_with_state(format!("connection-{id}"), state, factory)
+                {
+                    tracing::error!(connection = id, %error, "cannot start a connection driver");
+                }
+            }
+            None => tracing::error!(
+                connection = id,
+                "no supervisor: the connection cannot start"
+            ),
+        }
         self.slots.push(Slot {
             id,
             commands: tx,
             streams: HashSet::new(),
-            task,
         });
         id
+    }
+
+    /// The supervisor, started on first use (inside the runtime), with a task that
+    /// turns its events into lifecycle signals.
+    fn supervisor(&mut self) -> Option<&mut Supervisor> {
+        if self.supervisor.is_none() {
+            match Supervisor::new(self.parts.config.supervisor.clone()) {
+                Ok((supervisor, events)) => {
+                    tokio::spawn(forward_supervisor_events(
+                        events,
+                        self.parts.lifecycle.clone(),
+                    ));
+                    self.supervisor = Some(supervisor);
+                }
+                Err(error) => tracing::error!(%error, "cannot start the connection supervisor"),
+            }
+        }
+        self.supervisor.as_mut()
+    }
+}
+
+/// The connection id in a supervised child's name (`connection-7`).
+fn connection_of(child: &str) -> ConnectionId {
+    child
+        .strip_prefix("connection-")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_default()
+}
+
+/// Turns supervisor events into lifecycle signals until the supervisor is gone.
+async fn forward_supervisor_events(
+    mut events: tokio::sync::mpsc::Receiver<SupervisorEvent>,
+    lifecycle: broadcast::Sender<Lifecycle>,
+) {
+    while let Some(event) = events.recv().await {
+        let signal = match event {
+            SupervisorEvent::Restarting {
+                child, incarnation, ..
+            } => Lifecycle::Restarted {
+                connection: connection_of(&child),
+                incarnation,
+            },
+            SupervisorEvent::Escalated {
+                child,
+                restarts,
+                last_exit,
+                ..
+            } => Lifecycle::Escalated {
+                connection: connection_of(&child),
+                reason: format!(
+                    "{restarts} restarts within the supervisor's window; last: {last_exit}"
+                ),
+            },
+            _ => continue,
+        };
+        let _ = lifecycle.send(signal);
     }
 }

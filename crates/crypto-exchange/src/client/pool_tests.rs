@@ -97,16 +97,15 @@ async fn shutdown_closes_every_connection_with_1000_and_ends_every_task() -> Res
     }
     ensure!(h.counters.snapshot().streams_per_connection.len() == 2);
 
-    let tasks = h.pool.shutdown();
-    ensure!(tasks.len() == 2);
+    let shutdown = h.pool.shutdown();
     for server in &mut servers {
         ensure!(until_close(server).await? == (Some(1000), vec![]));
     }
-    for task in tasks {
-        tokio::time::timeout(LIMIT, task)
-            .await
-            .context("a driver task did not end")??;
-    }
+    let report = shutdown.finish(LIMIT).await.context("no supervisor")?;
+    ensure!(
+        report.in_time.len() + report.already_stopped.len() == 2 && report.all_in_time(),
+        "{report:?}"
+    );
     // Nothing reconnects.
     tokio::time::advance(Duration::from_secs(3600)).await;
     ensure!(h.connector.attempts().len() == 2);
@@ -207,8 +206,12 @@ async fn every_slot_spends_the_same_attempt_budget() -> Result<()> {
         );
     }
     ensure!(h.counters.snapshot().connect_failures == 6);
-    for task in h.pool.shutdown() {
-        tokio::time::timeout(LIMIT, task).await??;
-    }
+    let report = h
+        .pool
+        .shutdown()
+        .finish(LIMIT)
+        .await
+        .context("no supervisor")?;
+    ensure!(report.all_in_time(), "{report:?}");
     Ok(())
 }

@@ -24,6 +24,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use reconnect::rt::ReconnectDriver;
 use reconnect::{AttemptBudget, Cause, Decision, Reconnector};
+use recovery::Preserved;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 use ws_transport::{Connection, Connector, Event as WsEvent, WsUrl};
@@ -51,7 +52,45 @@ pub(crate) enum Command<S, T> {
     Rotate,
     /// Close gracefully and end the task.
     Shutdown,
+    /// Panic inside the driver task, for resilience tests: the supervisor must
+    /// restart it with its subscriptions.
+    Panic,
 }
+
+/// Where a driver's commands come from: its own receiver, or (under the
+/// supervisor) a receiver shared by every incarnation of the slot, so that a
+/// restarted driver keeps the pool's channel.
+pub(crate) enum Inbox<S, T> {
+    /// A receiver this driver owns.
+    Owned(mpsc::UnboundedReceiver<Command<S, T>>),
+    /// The slot's receiver, held for this incarnation's life.
+    Shared(tokio::sync::OwnedMutexGuard<mpsc::UnboundedReceiver<Command<S, T>>>),
+}
+
+impl<S, T> Inbox<S, T> {
+    async fn recv(&mut self) -> Option<Command<S, T>> {
+        match self {
+            Inbox::Owned(receiver) => receiver.recv().await,
+            Inbox::Shared(receiver) => receiver.recv().await,
+        }
+    }
+}
+
+impl<S, T> From<mpsc::UnboundedReceiver<Command<S, T>>> for Inbox<S, T> {
+    fn from(receiver: mpsc::UnboundedReceiver<Command<S, T>>) -> Self {
+        Inbox::Owned(receiver)
+    }
+}
+
+/// What a connection slot keeps across restarts of its driver task: the routes
+/// (streams, subscribers, each stream's high-water mark) and the command channel.
+pub(crate) struct SlotState<S, T> {
+    pub(crate) routes: Routes<S, T>,
+    pub(crate) commands: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Command<S, T>>>>,
+}
+
+/// How often a serving driver saves its streams' high-water marks for a restart.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Everything a driver task is started with.
 pub(crate) struct DriverSpec<C, D> {
@@ -88,8 +127,10 @@ enum Waited<T> {
 /// One connection slot's task.
 pub(crate) struct Driver<C, D: Decode> {
     spec: DriverSpec<C, D>,
-    commands: mpsc::UnboundedReceiver<Command<D::Stream, D::Event>>,
+    commands: Inbox<D::Stream, D::Event>,
     routes: Routes<D::Stream, D::Event>,
+    /// The slot's state kept across restarts, when supervised.
+    preserved: Option<Preserved<SlotState<D::Stream, D::Event>>>,
     requests: Requests<D::Stream>,
     rng: ChaCha8Rng,
     /// Set by a `Rotate` command or a `serverShutdown` event while connected.
@@ -103,18 +144,44 @@ where
 {
     pub(crate) fn new(
         spec: DriverSpec<C, D>,
-        commands: mpsc::UnboundedReceiver<Command<D::Stream, D::Event>>,
+        commands: impl Into<Inbox<D::Stream, D::Event>>,
     ) -> Self {
         Driver {
             rng: ChaCha8Rng::seed_from_u64(spec.seed),
             spec,
-            commands,
+            commands: commands.into(),
             routes: Routes::default(),
+            preserved: None,
             requests: Requests::default(),
             rotate_requested: None,
         }
     }
 
+    /// A driver for one incarnation of a supervised slot: it takes the slot's
+    /// command channel and routes from `state`, and saves them back as they change.
+    pub(crate) async fn resume(
+        spec: DriverSpec<C, D>,
+        state: Preserved<SlotState<D::Stream, D::Event>>,
+    ) -> Self {
+        let (commands, routes) = state.with(|s| (s.commands.clone(), s.routes.clone()));
+        let commands = commands.lock_owned().await;
+        let mut driver = Driver::new(spec, Inbox::Shared(commands));
+        driver
+            .spec
+            .counters
+            .set_streams(driver.spec.id, routes.len());
+        driver.routes = routes;
+        driver.preserved = Some(state);
+        driver
+    }
+
+    /// Saves the routes (and so every stream's high-water mark) for a restart.
+    fn checkpoint(&self) {
+        if let Some(preserved) = &self.preserved {
+            let routes = self.routes.clone();
+            preserved.update(|state| state.routes = routes);
+        }
+    }
     fn emit(&self, event: Lifecycle) {
         tracing::debug!(connection = self.spec.id, ?event, "lifecycle");
         // Nobody listening is fine.
@@ -280,9 +347,14 @@ where
                 self.after_removal(connection, &gone);
             }
             Command::Rotate => self.rotate_requested = Some("requested"),
+            Command::Panic => panic!(
+                "connection {}: panic injected for a resilience test",
+                self.spec.id
+            ),
             // Handled by the loops that own the connection.
             Command::Shutdown => {}
         }
+        self.checkpoint();
     }
 
     fn after_removal(&mut self, connection: Option<&mut Connection>, gone: &[D::Stream]) {
@@ -336,6 +408,8 @@ where
         let streams = self.routes.streams().to_vec();
         self.send_requests(&mut connection, true, &streams);
         let mut rotate_at = self.rotation_deadline();
+        let mut checkpoint = tokio::time::interval(CHECKPOINT_EVERY);
+        checkpoint.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if let Some(reason) = self.rotate_requested.take() {
                 match self.rotate(&mut connection, reason).await {
@@ -372,6 +446,7 @@ where
                 () = policy.timer() => {}
                 () = tokio::time::sleep_until(rotate_at) => self.rotate_requested = Some("lifetime"),
                 () = tokio::time::sleep(flush_every), if unsent => {}
+                _ = checkpoint.tick(), if self.preserved.is_some() => self.checkpoint(),
             }
         }
     }

@@ -14,7 +14,7 @@ use tokio::sync::broadcast;
 pub(crate) type SinkId = u64;
 
 /// One stream's route.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Route<T> {
     sinks: Vec<(SinkId, broadcast::Sender<T>)>,
     /// The highest key delivered on this stream.
@@ -50,7 +50,7 @@ pub(crate) enum Delivered {
 }
 
 /// Every stream's route, in subscription order (restored in that order).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Routes<S, T> {
     order: Vec<S>,
     routes: HashMap<S, Route<T>>,
