@@ -77,7 +77,7 @@ fn config() -> impl Strategy<Value = BreakerConfig> {
             |(failures, probes, successes, multiplier, open, timeout, slow, with_rate)| {
                 BreakerConfig {
                     consecutive_failures: Some(failures),
-                    failure_rate: with_rate.then(|| FailureRate {
+                    failure_rate: with_rate.then_some(FailureRate {
                         threshold: 0.5,
                         minimum_calls: 4,
                         window: Window::Calls(8),
