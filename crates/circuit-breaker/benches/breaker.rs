@@ -84,6 +84,7 @@ fn open(c: &mut Criterion) {
     let now = Instant::now();
     let mut breaker = Breaker::new(BreakerConfig {
         open_duration: Duration::from_secs(3_600),
+        max_open_duration: Duration::from_secs(3_600),
         ..BreakerConfig::default()
     })
     .expect("valid");
