@@ -78,6 +78,36 @@ impl SharedBreaker {
     ///
     /// [`CallError::Open`] without running `call`; [`CallError::Inner`]
     /// with `call`'s error.
+    ///
+    /// # Example
+    ///
+    /// On paused time, a dependency that refuses five times trips the
+    /// breaker; 30 virtual seconds later a probe goes through and closes it.
+    ///
+    /// ```
+    /// use circuit_breaker::rt::CallError;
+    /// use circuit_breaker::{BreakerConfig, SharedBreaker, State};
+    ///
+    /// async fn fetch(up: bool) -> Result<&'static str, std::io::Error> {
+    ///     if up { Ok("snapshot") } else { Err(std::io::ErrorKind::ConnectionRefused.into()) }
+    /// }
+    ///
+    /// #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// async fn main() -> Result<(), circuit_breaker::Error> {
+    ///     let breaker = SharedBreaker::new(BreakerConfig::default())?;
+    ///     for _ in 0..5 {
+    ///         assert!(matches!(breaker.call(fetch(false)).await, Err(CallError::Inner(_))));
+    ///     }
+    ///     // Open: rejected without calling `fetch`.
+    ///     let Err(CallError::Open { retry_at }) = breaker.call(fetch(true)).await else {
+    ///         unreachable!()
+    ///     };
+    ///     tokio::time::sleep_until(retry_at.into()).await;
+    ///     assert_eq!(breaker.call(fetch(true)).await.ok(), Some("snapshot"));
+    ///     assert_eq!(breaker.state(), State::Closed);
+    ///     Ok(())
+    /// }
+    /// ```
     pub async fn call<T, E, F>(&self, call: F) -> Result<T, CallError<E>>
     where
         F: Future<Output = Result<T, E>>,
