@@ -35,9 +35,12 @@ pub const MAX_WINDOW_BUCKETS: u32 = 10_000;
 /// | `half_open_successes` | 1 | successful probes that close the breaker |
 /// | `probe_timeout` | 30 s | half-open with probes out and no news for this long re-opens |
 ///
-/// Durations are [`Duration`]s, which cannot be negative; zero is rejected
-/// wherever it would make no sense.
+/// Durations are [`Duration`]s, which cannot be negative (with the `serde`
+/// feature, a negative duration in a config file does not parse); zero is
+/// rejected wherever it would make no sense.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct BreakerConfig {
     /// Open after this many failures in a row while closed. At least 1;
     /// `None` turns the rule off (then `failure_rate` must be set).
@@ -93,6 +96,8 @@ impl Default for BreakerConfig {
 /// The `Default`: 50 % over the last 60 s (12 buckets of 5 s), once at
 /// least 10 calls were recorded.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct FailureRate {
     /// Failures ÷ calls at or above which the breaker opens; in `(0, 1]`.
     pub threshold: f64,
@@ -118,6 +123,11 @@ impl Default for FailureRate {
 
 /// The calls a [`FailureRate`] is taken over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(rename_all = "snake_case", deny_unknown_fields)
+)]
 #[non_exhaustive]
 pub enum Window {
     /// The last `n` recorded calls. `n` in `1..=MAX_WINDOW_CALLS`.

@@ -88,6 +88,10 @@
 //!   times slow calls on tokio's clock and gives the permit back when the
 //!   call is dropped; `SharedBreaker::timer()` turns deadlines into events on
 //!   time.
+//! - `serde` (off by default): `Serialize`/`Deserialize` for
+//!   [`BreakerConfig`], [`FailureRate`] and [`Window`] (missing fields take
+//!   their defaults, unknown fields are an error, a negative duration does
+//!   not parse; [`Breaker::new`] still validates what was read).
 //!
 // `[`rt`]` above links to the module with the `tokio` feature and to the
 // feature-flags section without it, so docs build warning-free either way.
