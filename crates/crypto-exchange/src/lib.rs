@@ -51,6 +51,7 @@ pub mod domain;
 mod error;
 pub mod rest;
 
+pub use circuit_breaker::{BreakerConfig, BreakerSnapshot, State as BreakerState};
 pub use client::{
     Client, ClientConfig, ClientStats, Lifecycle, Lifecycles, RotationConfig, Source, StreamEvent,
     Subscription, Update,

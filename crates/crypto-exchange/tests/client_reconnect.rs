@@ -240,3 +240,64 @@ async fn a_driver_that_keeps_panicking_is_escalated() -> Result<()> {
     sim.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_open_the_breaker_then_a_probe_closes_it() -> Result<()> {
+    let sim = sim_with(|_| {}).await?;
+    let client = client_for(&sim, |c| {
+        c.breaker.open_duration = Duration::from_millis(2_500);
+        c.reconnect.max_delay = Duration::from_millis(200);
+    })?;
+    let mut lifecycle = client.lifecycle();
+    let mut sub = client.subscribe(["btcusdt@aggTrade"])?;
+    wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::Subscribed { .. })
+    })
+    .await?;
+    sim.refuse_connections(Duration::from_secs(60));
+    sim.drop_connections(DropKind::Reset);
+    wait_for(
+        &mut lifecycle,
+        |l| matches!(l, Lifecycle::Breaker { state, .. } if state == "open"),
+    )
+    .await?;
+    let attempts_when_opened = sim.handshakes().attempts;
+    wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::CircuitOpen { .. })
+    })
+    .await?;
+    // While open, no attempt reaches the server: wait until the breaker admits
+    // its probe (half-open), then count.
+    wait_for(
+        &mut lifecycle,
+        |l| matches!(l, Lifecycle::Breaker { state, .. } if state == "half_open"),
+    )
+    .await?;
+    ensure!(
+        sim.handshakes().attempts == attempts_when_opened,
+        "attempts while open: {} -> {}",
+        attempts_when_opened,
+        sim.handshakes().attempts
+    );
+    // The probe fails (still refusing): open again. Then the server comes back.
+    wait_for(
+        &mut lifecycle,
+        |l| matches!(l, Lifecycle::Breaker { state, .. } if state == "open"),
+    )
+    .await?;
+    sim.refuse_connections(Duration::ZERO);
+    wait_for(
+        &mut lifecycle,
+        |l| matches!(l, Lifecycle::Breaker { state, .. } if state == "closed"),
+    )
+    .await?;
+    next_event(&mut sub).await?;
+    let snapshot = &client.breakers()[0].1;
+    ensure!(
+        matches!(snapshot.state, circuit_breaker::State::Closed),
+        "{snapshot:?}"
+    );
+    client.shutdown().await;
+    sim.shutdown().await;
+    Ok(())
+}

@@ -160,3 +160,39 @@ async fn server_errors_are_retried_then_reported() -> Result<()> {
     sim.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistent_server_errors_open_the_hosts_breaker() -> Result<()> {
+    let sim = sim().await?;
+    let rest = RestClient::new(RestConfig {
+        base_url: sim.rest_url(),
+        max_retries: 0,
+        ..RestConfig::default()
+    })?;
+    sim.set_rest_fault(RestFault::ServerError(502), None);
+    for _ in 0..5 {
+        ensure!(matches!(
+            rest.ping().await,
+            Err(RestError::Server { status: 502, .. })
+        ));
+    }
+    let sent = sim.rest_stats().requests;
+    let err = rest.ping().await.err();
+    ensure!(
+        matches!(err, Some(RestError::CircuitOpen { retry_in_ms }) if retry_in_ms > 25_000),
+        "{err:?}"
+    );
+    ensure!(
+        sim.rest_stats().requests == sent,
+        "an open breaker sends nothing"
+    );
+    ensure!(matches!(
+        rest.breaker().state,
+        crypto_exchange::BreakerState::Open
+    ));
+    sim.clear_rest_fault();
+    rest.reset_breaker();
+    rest.ping().await?;
+    sim.shutdown().await;
+    Ok(())
+}

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use circuit_breaker::BreakerConfig;
 use reconnect::{BudgetConfig, ReconnectConfig};
 use recovery::SupervisorConfig;
 use ws_transport::{TransportConfig, WsUrl};
@@ -67,6 +68,9 @@ pub struct ClientConfig {
     pub rotation: RotationConfig,
     /// Supervision of the connection drivers (restart limits, shutdown deadline).
     pub supervisor: SupervisorConfig,
+    /// The circuit breaker of each market-stream endpoint (5 failed connection
+    /// attempts open it for 30 s; one probe then).
+    pub breaker: BreakerConfig,
 }
 
 impl Default for ClientConfig {
@@ -85,6 +89,7 @@ impl Default for ClientConfig {
             attempt_budget: BudgetConfig::default(),
             rotation: RotationConfig::default(),
             supervisor: SupervisorConfig::default(),
+            breaker: BreakerConfig::default(),
         }
     }
 }
@@ -138,6 +143,9 @@ impl ClientConfig {
         }
         if let Err(error) = self.reconnect.validate() {
             problems.push(format!("reconnect: {error}"));
+        }
+        if let Err(error) = self.breaker.validate() {
+            problems.push(format!("breaker: {error}"));
         }
         if let Err(error) = self.supervisor.validate() {
             problems.push(format!("supervisor: {error}"));

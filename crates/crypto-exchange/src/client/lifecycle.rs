@@ -89,6 +89,23 @@ pub enum Lifecycle {
         /// Why.
         reason: String,
     },
+    /// The endpoint's circuit breaker is open: no connection attempt until then.
+    CircuitOpen {
+        /// The connection slot that was refused.
+        connection: ConnectionId,
+        /// The endpoint.
+        endpoint: String,
+        /// Milliseconds until the breaker admits a probe.
+        retry_in_ms: u64,
+    },
+    /// An endpoint's circuit breaker changed state (`open`, `half_open`, `closed`,
+    /// `forced_open`, `disabled`).
+    Breaker {
+        /// The endpoint.
+        endpoint: String,
+        /// The new state.
+        state: String,
+    },
     /// The connection gave up for good (a permanent cause or a configured limit).
     Abandoned {
         /// The connection slot.

@@ -51,6 +51,7 @@ struct Inner {
     counters: Arc<Counters>,
     config: Arc<ClientConfig>,
     next_sink: AtomicU64,
+    breakers: Arc<circuit_breaker::Registry<String>>,
 }
 
 impl Inner {
@@ -88,6 +89,10 @@ impl Client {
             .map_err(|e| ClientError::Config(vec![format!("transport: {e}")]))?;
         let budget = AttemptBudget::new(config.attempt_budget.clone())
             .map_err(|e| ClientError::Config(vec![format!("attempt_budget: {e}")]))?;
+        let breakers = Arc::new(
+            circuit_breaker::Registry::new(config.breaker.clone())
+                .map_err(|e| ClientError::Config(vec![format!("breaker: {e}")]))?,
+        );
         let (lifecycle, _) = broadcast::channel(LIFECYCLE_BUFFER);
         let counters = Arc::new(Counters::default());
         let config = Arc::new(config);
@@ -98,6 +103,7 @@ impl Client {
             budget,
             lifecycle: lifecycle.clone(),
             counters: counters.clone(),
+            breakers: breakers.clone(),
         };
         Ok(Client {
             inner: Arc::new(Inner {
@@ -106,6 +112,7 @@ impl Client {
                 counters,
                 config,
                 next_sink: AtomicU64::new(1),
+                breakers,
             }),
         })
     }
@@ -174,6 +181,25 @@ impl Client {
     #[must_use]
     pub fn connections(&self) -> Vec<ConnectionId> {
         self.inner.pool().slot_ids()
+    }
+
+    /// Every endpoint's circuit-breaker snapshot (state, counts, `retry_at`).
+    #[must_use]
+    pub fn breakers(&self) -> Vec<(String, circuit_breaker::BreakerSnapshot)> {
+        self.inner.breakers.snapshots()
+    }
+
+    /// Closes every endpoint's circuit breaker and forgets its counts: an
+    /// operator's "try again now". Waiting connections retry at once.
+    pub fn reset_circuit_breakers(&self) {
+        let now = circuit_breaker::rt::now();
+        for (_, breaker) in self.inner.breakers.breakers() {
+            breaker.reset(now);
+        }
+        let pool = self.inner.pool();
+        for slot in pool.slot_ids() {
+            pool.rotate(slot);
+        }
     }
 
     /// Makes one connection's driver task panic, for resilience tests and chaos

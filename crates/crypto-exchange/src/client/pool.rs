@@ -50,6 +50,8 @@ pub(crate) struct PoolParts<C> {
     pub(crate) budget: AttemptBudget,
     pub(crate) lifecycle: broadcast::Sender<Lifecycle>,
     pub(crate) counters: Arc<Counters>,
+    /// One circuit breaker per endpoint, shared by every slot on it.
+    pub(crate) breakers: Arc<circuit_breaker::Registry<String>>,
 }
 
 /// The pool.
@@ -265,6 +267,7 @@ where
                     counters: parts.counters.clone(),
                     decoder: make_decoder(),
                     seed: u64::from(nanos) ^ id.rotate_left(32) ^ u64::from(context.incarnation()),
+                    breaker: parts.breakers.get_or_insert(&endpoint_key(&parts.url)),
                 };
                 async move {
                     Driver::resume(spec, state).await.run().await;
@@ -309,6 +312,12 @@ where
         }
         self.supervisor.as_mut()
     }
+}
+
+/// The breaker registry's name of an endpoint: `scheme://host:port`.
+pub(crate) fn endpoint_key(url: &WsUrl) -> String {
+    let scheme = if url.is_tls() { "wss" } else { "ws" };
+    format!("{scheme}://{}:{}", url.host(), url.port())
 }
 
 /// The connection id in a supervised child's name (`connection-7`).

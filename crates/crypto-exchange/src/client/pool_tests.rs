@@ -49,6 +49,9 @@ impl Harness {
             connector: connector.clone(),
             lifecycle: lifecycle_tx,
             counters: Arc::clone(&counters),
+            breakers: Arc::new(circuit_breaker::Registry::new(
+                circuit_breaker::BreakerConfig::default(),
+            )?),
         };
         Ok(Harness {
             pool: Pool::new(parts, LiveDecoder::new),

@@ -17,6 +17,7 @@ mod budget;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use circuit_breaker::{Admission, BreakerConfig, BreakerSnapshot, Outcome, SharedBreaker};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -44,6 +45,9 @@ pub struct RestConfig {
     /// The longest wait for budget or `Retry-After` before a call fails instead
     /// (default 5 min).
     pub max_wait: Duration,
+    /// The REST host's circuit breaker: 5xx answers and transport failures count
+    /// as failures; while it is open, calls fail at once.
+    pub breaker: BreakerConfig,
 }
 
 impl Default for RestConfig {
@@ -55,6 +59,7 @@ impl Default for RestConfig {
             max_retries: 3,
             retry_backoff: Duration::from_secs(1),
             max_wait: Duration::from_secs(300),
+            breaker: BreakerConfig::default(),
         }
     }
 }
@@ -75,6 +80,9 @@ impl RestConfig {
         }
         if self.timeout.is_zero() {
             problems.push("rest.timeout must be above zero".to_owned());
+        }
+        if let Err(error) = self.breaker.validate() {
+            problems.push(format!("rest.breaker: {error}"));
         }
         problems
     }
@@ -166,6 +174,12 @@ pub enum RestError {
         /// What was wrong.
         detail: String,
     },
+    /// The REST host's circuit breaker is open: the call was not made (transient).
+    #[error("the REST host's circuit breaker is open: no call for {retry_in_ms} ms")]
+    CircuitOpen {
+        /// Milliseconds until the breaker admits a probe.
+        retry_in_ms: u64,
+    },
     /// The client's configuration is invalid (permanent).
     #[error("invalid REST configuration: {0}")]
     Config(String),
@@ -218,6 +232,7 @@ fn header_u64(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
 #[derive(Debug, Clone)]
 pub struct RestClient {
     http: reqwest::Client,
+    breaker: SharedBreaker,
     config: Arc<RestConfig>,
     budget: Arc<Mutex<WeightBudget>>,
     events: broadcast::Sender<RestEvent>,
@@ -238,9 +253,12 @@ impl RestClient {
             .user_agent(concat!("crypto-exchange/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| RestError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let breaker = SharedBreaker::new(config.breaker.clone())
+            .map_err(|e| RestError::Config(format!("rest.breaker: {e}")))?;
         let (events, _) = broadcast::channel(256);
         Ok(RestClient {
             http,
+            breaker,
             budget: Arc::new(Mutex::new(WeightBudget::new(config.budget))),
             config: Arc::new(config),
             events,
@@ -295,11 +313,51 @@ impl RestClient {
         }
     }
 
-    /// `GET path?query` with the given weight: budget, retries, 429 and 418 handling.
+    /// The REST host's circuit-breaker snapshot.
+    #[must_use]
+    pub fn breaker(&self) -> BreakerSnapshot {
+        self.breaker.snapshot()
+    }
+
+    /// Closes the REST host's circuit breaker and forgets its counts.
+    pub fn reset_breaker(&self) {
+        self.breaker.reset(circuit_breaker::rt::now());
+    }
+
+    /// `GET path?query` with the given weight: breaker, budget, retries, 429 and
+    /// 418 handling.
     ///
     /// # Errors
     /// See [`RestError`].
     pub async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        weight: u32,
+    ) -> Result<RestResponse, RestError> {
+        let now = circuit_breaker::rt::now();
+        let permit = match self.breaker.admit(now) {
+            Admission::Allowed(permit) => permit,
+            Admission::Rejected { retry_at } => {
+                let wait = retry_at.saturating_duration_since(now).as_millis();
+                return Err(RestError::CircuitOpen {
+                    retry_in_ms: u64::try_from(wait).unwrap_or(u64::MAX),
+                });
+            }
+        };
+        let result = self.get_admitted(path, query, weight).await;
+        let outcome = match &result {
+            Ok(_) | Err(RestError::Refused { .. }) => Outcome::Success,
+            Err(RestError::Server { .. } | RestError::Transport { .. }) => Outcome::Failure,
+            // Rate limits, bans and bad bodies say nothing about the host's health.
+            Err(_) => Outcome::Ignored,
+        };
+        self.breaker
+            .on_result(permit, outcome, circuit_breaker::rt::now());
+        result
+    }
+
+    async fn get_admitted(
         &self,
         path: &str,
         query: &[(&str, String)],

@@ -20,6 +20,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use circuit_breaker::{Admission, BreakerEvent, Outcome, Permit, SharedBreaker};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use reconnect::rt::ReconnectDriver;
@@ -103,6 +104,8 @@ pub(crate) struct DriverSpec<C, D> {
     pub(crate) counters: Arc<Counters>,
     pub(crate) decoder: D,
     pub(crate) seed: u64,
+    /// The endpoint's circuit breaker, shared by every slot on that endpoint.
+    pub(crate) breaker: SharedBreaker,
 }
 
 /// Why serving a connection stopped.
@@ -135,6 +138,8 @@ pub(crate) struct Driver<C, D: Decode> {
     rng: ChaCha8Rng,
     /// Set by a `Rotate` command or a `serverShutdown` event while connected.
     rotate_requested: Option<&'static str>,
+    /// The breaker's permit for the current connection, until it proves itself.
+    pending_permit: Option<Permit>,
 }
 
 impl<C, D> Driver<C, D>
@@ -154,6 +159,75 @@ where
             preserved: None,
             requests: Requests::default(),
             rotate_requested: None,
+            pending_permit: None,
+        }
+    }
+
+    /// Waits until the endpoint's breaker admits a connection attempt, serving
+    /// commands meanwhile; `None` on shutdown.
+    async fn admitted(&mut self) -> Option<Permit> {
+        loop {
+            let now = circuit_breaker::rt::now();
+            let admission = self.spec.breaker.admit(now);
+            self.drain_breaker_events();
+            match admission {
+                Admission::Allowed(permit) => return Some(permit),
+                Admission::Rejected { retry_at } => {
+                    self.emit(Lifecycle::CircuitOpen {
+                        connection: self.spec.id,
+                        endpoint: self.endpoint(),
+                        retry_in_ms: millis(retry_at.saturating_duration_since(now)),
+                    });
+                    let wake = tokio::time::Instant::from_std(retry_at);
+                    if let Waited::Shutdown =
+                        self.between(tokio::time::sleep_until(wake), true).await
+                    {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records the outcome of the pending connection attempt, if still pending.
+    fn settle_permit(&mut self, outcome: Outcome) {
+        if let Some(permit) = self.pending_permit.take() {
+            self.breaker_result(permit, outcome);
+        }
+    }
+
+    /// Gives the pending permit back without an outcome (shutdown).
+    fn cancel_permit(&mut self) {
+        if let Some(permit) = self.pending_permit.take() {
+            self.spec.breaker.on_cancel(permit);
+        }
+    }
+
+    fn breaker_result(&mut self, permit: Permit, outcome: Outcome) {
+        self.spec
+            .breaker
+            .on_result(permit, outcome, circuit_breaker::rt::now());
+        self.drain_breaker_events();
+    }
+
+    /// Turns the breaker's transitions into lifecycle signals.
+    fn drain_breaker_events(&self) {
+        let mut events = Vec::new();
+        self.spec.breaker.drain_events(&mut events);
+        for event in events {
+            let state = match event {
+                BreakerEvent::Opened { .. } => "open",
+                BreakerEvent::HalfOpened { .. } => "half_open",
+                BreakerEvent::Closed { .. } => "closed",
+                BreakerEvent::ForcedOpen { .. } => "forced_open",
+                BreakerEvent::Disabled => "disabled",
+                BreakerEvent::Reset { .. } => "reset",
+                _ => continue,
+            };
+            self.emit(Lifecycle::Breaker {
+                endpoint: self.endpoint(),
+                state: state.to_owned(),
+            });
         }
     }
 
@@ -219,6 +293,10 @@ where
         }
         let mut attempt: u32 = 1;
         loop {
+            let permit = match self.admitted().await {
+                Some(permit) => permit,
+                None => return,
+            };
             self.emit(Lifecycle::Connecting {
                 connection: self.spec.id,
                 endpoint: self.endpoint(),
@@ -230,8 +308,14 @@ where
                 .between(async move { connector.connect(&url).await }, false)
                 .await
             {
-                Waited::Shutdown => return,
-                Waited::Retry => continue,
+                Waited::Shutdown => {
+                    self.spec.breaker.on_cancel(permit);
+                    return;
+                }
+                Waited::Retry => {
+                    self.spec.breaker.on_cancel(permit);
+                    continue;
+                }
                 Waited::Done(Ok(connection)) => {
                     attempt = 0;
                     policy.on_connected();
@@ -239,12 +323,13 @@ where
                         connection: self.spec.id,
                         endpoint: self.endpoint(),
                     });
-                    match self.serve(connection, &mut policy).await {
+                    match self.serve(connection, &mut policy, permit).await {
                         Ended::Shutdown => return,
                         Ended::Lost(cause) => cause,
                     }
                 }
                 Waited::Done(Err(error)) => {
+                    self.breaker_result(permit, Outcome::Failure);
                     self.spec.counters.connect_failed();
                     self.emit(Lifecycle::Disconnected {
                         connection: self.spec.id,
@@ -402,9 +487,16 @@ where
         &mut self,
         mut connection: Connection,
         policy: &mut ReconnectDriver<ChaCha8Rng>,
+        permit: Permit,
     ) -> Ended {
         self.requests.reset();
         self.routes.unconfirm_all();
+        // The attempt counts as a success for the breaker once every stream is
+        // confirmed; a connection that drops before that counts as a failure.
+        self.pending_permit = Some(permit);
+        if self.routes.len() == 0 {
+            self.settle_permit(Outcome::Success);
+        }
         let streams = self.routes.streams().to_vec();
         self.send_requests(&mut connection, true, &streams);
         let mut rotate_at = self.rotation_deadline();
@@ -415,10 +507,14 @@ where
                 match self.rotate(&mut connection, reason).await {
                     rotation::Outcome::Rotated => rotate_at = self.rotation_deadline(),
                     rotation::Outcome::Shutdown => {
+                        self.cancel_permit();
                         let _ = connection.close(1000, "client shutdown").await;
                         return Ended::Shutdown;
                     }
-                    rotation::Outcome::OldLost(cause) => return Ended::Lost(cause),
+                    rotation::Outcome::OldLost(cause) => {
+                        self.settle_permit(Outcome::Failure);
+                        return Ended::Lost(cause);
+                    }
                     rotation::Outcome::Failed => {
                         // Keep the old connection; try again a little later.
                         rotate_at = Instant::now() + Duration::from_secs(30);
@@ -433,11 +529,13 @@ where
             tokio::select! {
                 event = connection.next() => {
                     if let Some(cause) = self.on_event(event, &mut connection) {
+                        self.settle_permit(Outcome::Failure);
                         return Ended::Lost(cause);
                     }
                 }
                 command = self.commands.recv() => match command {
                     None | Some(Command::Shutdown) => {
+                        self.cancel_permit();
                         let _ = connection.close(1000, "client shutdown").await;
                         return Ended::Shutdown;
                     }
@@ -522,6 +620,7 @@ where
                     }
                 }
                 if self.requests.outstanding() == 0 && self.routes.all_confirmed() {
+                    self.settle_permit(Outcome::Success);
                     self.emit(Lifecycle::Subscribed {
                         connection: self.spec.id,
                         streams: self.routes.len(),

@@ -53,6 +53,7 @@ impl Harness {
         connector.script(script);
         let (lifecycle_tx, lifecycle) = broadcast::channel(4096);
         let counters = Arc::new(Counters::default());
+        let breaker = circuit_breaker::SharedBreaker::new(config.breaker.clone())?;
         let spec = DriverSpec {
             id: 1,
             url: url(&config)?,
@@ -63,6 +64,7 @@ impl Harness {
             counters: Arc::clone(&counters),
             decoder: LiveDecoder::new(),
             seed: 7,
+            breaker,
         };
         let (commands, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(Driver::new(spec, rx).run());

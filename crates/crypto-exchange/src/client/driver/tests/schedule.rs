@@ -45,8 +45,9 @@ async fn attempts_until(
 
 #[tokio::test(start_paused = true)]
 async fn refusals_follow_the_default_schedule() -> Result<()> {
+    // The breaker would stop attempts after 5 failures: this test is about the schedule.
     let mut h = Harness::start(
-        config(|_| {}),
+        config(|c| c.breaker.consecutive_failures = Some(1000)),
         std::iter::repeat_n(Attempt::Fail(CloseCause::Refused), 7),
     )?;
     let _events = h.subscribe(&["btcusdt@aggTrade"])?;
@@ -180,4 +181,51 @@ async fn a_429_with_retry_after_backs_off_at_least_that_long() -> Result<()> {
     ensure!(attempts[1] - attempts[0] >= retry_after);
     h.command(Command::Shutdown)?;
     h.ended().await
+}
+
+/// Five failed attempts open the endpoint's breaker: no attempt until its
+/// 30 s open period ends, then one probe; the probe's success closes it.
+#[tokio::test(start_paused = true)]
+async fn five_failures_open_the_breaker_until_a_probe_succeeds() -> Result<()> {
+    let mut h = Harness::start(
+        config(|_| {}),
+        std::iter::repeat_n(Attempt::Fail(CloseCause::Refused), 5),
+    )?;
+    let _events = h.subscribe(&["btcusdt@aggTrade"])?;
+    let mut opened_at = None;
+    let mut states = Vec::new();
+    let mut connecting = Vec::new();
+    loop {
+        let (signal, _) = h.wait_for(|_| true).await?;
+        match signal {
+            Lifecycle::Connecting { .. } => connecting.push(Instant::now()),
+            Lifecycle::Breaker { state, .. } => states.push(state),
+            Lifecycle::CircuitOpen { .. } => {
+                opened_at.get_or_insert_with(Instant::now);
+            }
+            Lifecycle::Connected { .. } => break,
+            _ => {}
+        }
+    }
+    ensure!(
+        connecting.len() == 6,
+        "5 failures, then the probe: {}",
+        connecting.len()
+    );
+    let opened_at = opened_at.ok_or_else(|| anyhow::anyhow!("the breaker never refused"))?;
+    // The probe waits for the open period, not for the schedule's 16 s.
+    let probe_wait = connecting[5] - connecting[4];
+    ensure!(
+        probe_wait >= Duration::from_secs(30),
+        "probe after {probe_wait:?}"
+    );
+    ensure!(connecting[5] >= opened_at, "the probe follows the refusal");
+    let mut server = h.accept().await?;
+    answer_subscribe(&mut server, &["btcusdt@aggTrade"]).await?;
+    h.wait_for(is_subscribed).await?;
+    ensure!(
+        states.first().map(String::as_str) == Some("open"),
+        "{states:?}"
+    );
+    Ok(())
 }
