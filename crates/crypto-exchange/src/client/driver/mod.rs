@@ -293,9 +293,8 @@ where
         }
         let mut attempt: u32 = 1;
         loop {
-            let permit = match self.admitted().await {
-                Some(permit) => permit,
-                None => return,
+            let Some(permit) = self.admitted().await else {
+                return;
             };
             self.emit(Lifecycle::Connecting {
                 connection: self.spec.id,
