@@ -54,7 +54,7 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
         config.endpoints = vec![ws];
     }
     if let Some(rest) = args.rest_url {
-        config.rest_endpoint = rest;
+        config.rest.base_url = rest;
     }
     let client = match Client::new(config) {
         Ok(client) => client,

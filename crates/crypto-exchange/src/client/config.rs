@@ -9,6 +9,7 @@ use recovery::SupervisorConfig;
 use ws_transport::{TransportConfig, WsUrl};
 
 use crate::error::ClientError;
+use crate::rest::RestConfig;
 
 /// Binance's production market-stream endpoints, in order of preference (PROTOCOL.md §1).
 pub const BINANCE_STREAM_ENDPOINTS: [&str; 3] = [
@@ -49,8 +50,8 @@ pub struct ClientConfig {
     /// Market-stream base URLs (`wss://host:port`), first preferred. The client
     /// connects to `<base>/stream` and subscribes with `SUBSCRIBE` frames.
     pub endpoints: Vec<String>,
-    /// REST base URL (snapshots, backfill).
-    pub rest_endpoint: String,
+    /// The REST client (snapshots, backfill): base URL, weight budget, retries, breaker.
+    pub rest: RestConfig,
     /// Streams per connection; Binance allows 1024 (default 200).
     pub streams_per_connection: usize,
     /// Streams per `SUBSCRIBE` frame when subscriptions are restored (default 200);
@@ -80,7 +81,7 @@ impl Default for ClientConfig {
                 .iter()
                 .map(|&s| s.to_owned())
                 .collect(),
-            rest_endpoint: BINANCE_REST_ENDPOINT.to_owned(),
+            rest: RestConfig::default(),
             streams_per_connection: 200,
             streams_per_request: 200,
             subscriber_buffer: 4096,
@@ -101,7 +102,10 @@ impl ClientConfig {
     pub fn with_endpoints(ws: impl Into<String>, rest: impl Into<String>) -> Self {
         ClientConfig {
             endpoints: vec![ws.into()],
-            rest_endpoint: rest.into(),
+            rest: RestConfig {
+                base_url: rest.into(),
+                ..RestConfig::default()
+            },
             ..ClientConfig::default()
         }
     }
@@ -144,6 +148,7 @@ impl ClientConfig {
         if let Err(error) = self.reconnect.validate() {
             problems.push(format!("reconnect: {error}"));
         }
+        problems.extend(self.rest.problems());
         if let Err(error) = self.breaker.validate() {
             problems.push(format!("breaker: {error}"));
         }

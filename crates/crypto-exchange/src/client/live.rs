@@ -13,6 +13,8 @@ use crate::domain::{Decoder, Event, Frame, StreamName, TimeUnit};
 pub enum Source {
     /// The live WebSocket stream.
     Live,
+    /// Recovered from REST after a gap in the stream's ids.
+    Backfill,
 }
 
 /// One event on one stream, as delivered to subscribers.

@@ -23,6 +23,7 @@ mod pool_tests;
 mod stats;
 #[cfg(test)]
 mod test_support;
+mod trades;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -36,17 +37,20 @@ pub use lifecycle::{ConnectionId, Lifecycle};
 pub use live::{Source, StreamEvent};
 pub use stats::ClientStats;
 
+use self::driver::Delivery;
 use self::live::LiveDecoder;
 use self::pool::{Pool, PoolParts};
 use self::stats::Counters;
 use crate::domain::StreamName;
 use crate::error::ClientError;
+use crate::rest::RestClient;
 
 /// Lifecycle signals kept for a slow lifecycle reader before the oldest are dropped.
 const LIFECYCLE_BUFFER: usize = 1024;
 
 struct Inner {
     pool: Mutex<Pool<WsConnector, LiveDecoder>>,
+    rest: RestClient,
     lifecycle: broadcast::Sender<Lifecycle>,
     counters: Arc<Counters>,
     config: Arc<ClientConfig>,
@@ -93,6 +97,8 @@ impl Client {
             circuit_breaker::Registry::new(config.breaker.clone())
                 .map_err(|e| ClientError::Config(vec![format!("breaker: {e}")]))?,
         );
+        let rest = RestClient::new(config.rest.clone())
+            .map_err(|e| ClientError::Config(vec![e.to_string()]))?;
         let (lifecycle, _) = broadcast::channel(LIFECYCLE_BUFFER);
         let counters = Arc::new(Counters::default());
         let config = Arc::new(config);
@@ -107,7 +113,12 @@ impl Client {
         };
         Ok(Client {
             inner: Arc::new(Inner {
-                pool: Mutex::new(Pool::new(parts, LiveDecoder::new)),
+                pool: Mutex::new(Pool::new(
+                    parts,
+                    LiveDecoder::new,
+                    Some(trades::TradeBackfill::new(rest.clone())),
+                )),
+                rest,
                 lifecycle,
                 counters,
                 config,
@@ -157,6 +168,12 @@ impl Client {
     #[must_use]
     pub fn lifecycle(&self) -> Lifecycles {
         Lifecycles(self.inner.lifecycle.subscribe())
+    }
+
+    /// The client's REST client (weight budget and breaker shared with backfill).
+    #[must_use]
+    pub fn rest(&self) -> &RestClient {
+        &self.inner.rest
     }
 
     /// A snapshot of the client's counters.
@@ -250,6 +267,24 @@ pub enum Update {
         /// Events missed.
         missed: u64,
     },
+    /// Ids `from..=to` of a trade stream could not be recovered (older than the
+    /// exchange keeps, or REST unavailable): they will never arrive.
+    Gap {
+        /// The stream.
+        stream: StreamName,
+        /// The first missing id.
+        from: u64,
+        /// The last missing id.
+        to: u64,
+    },
+    /// Missed ids of a trade stream were recovered from REST and delivered
+    /// (`source: backfill`), in order, before the live events that followed.
+    Backfilled {
+        /// The stream.
+        stream: StreamName,
+        /// Events recovered.
+        count: u64,
+    },
 }
 
 /// A live subscription. Dropping it unsubscribes its streams (connections left
@@ -258,8 +293,8 @@ pub struct Subscription {
     inner: Arc<Inner>,
     sink: u64,
     streams: Vec<StreamName>,
-    sender: broadcast::WeakSender<StreamEvent>,
-    receiver: broadcast::Receiver<StreamEvent>,
+    sender: broadcast::WeakSender<Delivery<StreamName, StreamEvent>>,
+    receiver: broadcast::Receiver<Delivery<StreamName, StreamEvent>>,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -274,7 +309,11 @@ impl Subscription {
     /// The next update; `None` once the client has shut down.
     pub async fn next(&mut self) -> Option<Update> {
         match self.receiver.recv().await {
-            Ok(event) => Some(Update::Event(event)),
+            Ok(Delivery::Event(event)) => Some(Update::Event(event)),
+            Ok(Delivery::Gap { stream, from, to }) => Some(Update::Gap { stream, from, to }),
+            Ok(Delivery::Backfilled { stream, count }) => {
+                Some(Update::Backfilled { stream, count })
+            }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 self.inner.counters.lagged(missed);
                 Some(Update::Lagged { missed })

@@ -21,10 +21,11 @@ use tokio::sync::{broadcast, mpsc};
 use ws_transport::{Connector, WsUrl};
 
 use super::config::ClientConfig;
+use super::driver::decode::Backfill;
 use super::driver::decode::Decode;
 use super::driver::routes::Routes;
 use super::driver::routes::SinkId;
-use super::driver::{Command, Driver, DriverSpec, SlotState};
+use super::driver::{Command, Delivery, Driver, DriverSpec, SlotState};
 use super::lifecycle::{ConnectionId, Lifecycle};
 use super::stats::Counters;
 
@@ -58,6 +59,7 @@ pub(crate) struct PoolParts<C> {
 pub(crate) struct Pool<C, D: Decode> {
     parts: PoolParts<C>,
     make_decoder: fn() -> D,
+    backfill: Option<Arc<dyn Backfill<D::Stream, D::Event>>>,
     slots: Vec<Slot<D::Stream, D::Event>>,
     streams: HashMap<D::Stream, Assignment>,
     next_slot: ConnectionId,
@@ -82,10 +84,15 @@ where
     C: Connector + Clone + Send + Sync + 'static,
     D: Decode,
 {
-    pub(crate) fn new(parts: PoolParts<C>, make_decoder: fn() -> D) -> Self {
+    pub(crate) fn new(
+        parts: PoolParts<C>,
+        make_decoder: fn() -> D,
+        backfill: Option<Arc<dyn Backfill<D::Stream, D::Event>>>,
+    ) -> Self {
         Pool {
             parts,
             make_decoder,
+            backfill,
             slots: Vec::new(),
             streams: HashMap::new(),
             next_slot: 0,
@@ -98,7 +105,7 @@ where
         &mut self,
         streams: &[D::Stream],
         sink: SinkId,
-        sender: &broadcast::Sender<D::Event>,
+        sender: &broadcast::Sender<Delivery<D::Stream, D::Event>>,
     ) {
         let mut per_slot: HashMap<ConnectionId, Vec<D::Stream>> = HashMap::new();
         for stream in streams {
@@ -251,6 +258,7 @@ where
         });
         let parts = self.parts.clone();
         let make_decoder = self.make_decoder;
+        let backfill = self.backfill.clone();
         let factory =
             move |context: recovery::rt::ChildContext,
                   state: Preserved<SlotState<D::Stream, D::Event>>| {
@@ -268,6 +276,7 @@ where
                     decoder: make_decoder(),
                     seed: u64::from(nanos) ^ id.rotate_left(32) ^ u64::from(context.incarnation()),
                     breaker: parts.breakers.get_or_insert(&endpoint_key(&parts.url)),
+                    backfill: backfill.clone(),
                 };
                 async move {
                     Driver::resume(spec, state).await.run().await;

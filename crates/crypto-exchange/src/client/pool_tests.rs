@@ -17,12 +17,12 @@ use ws_transport::memory::{Acceptor, Attempt, Server};
 
 use super::config::ClientConfig;
 use super::lifecycle::Lifecycle;
-use super::live::{LiveDecoder, StreamEvent};
+use super::live::LiveDecoder;
 use super::pool::{Pool, PoolParts};
 use super::stats::Counters;
 use super::test_support::{
-    LIMIT, Memory, accept, agg_id, agg_trade, answer_subscribe, config, next_event, next_request,
-    reply, streams, until_close, url, wait_for,
+    Events, LIMIT, Memory, accept, agg_id, agg_trade, answer_subscribe, config, next_event,
+    next_request, reply, streams, until_close, url, wait_for,
 };
 
 /// A pool on the in-memory transport, and the handles to watch it.
@@ -54,7 +54,7 @@ impl Harness {
             )?),
         };
         Ok(Harness {
-            pool: Pool::new(parts, LiveDecoder::new),
+            pool: Pool::new(parts, LiveDecoder::new, None),
             connector,
             acceptor,
             lifecycle,
@@ -63,7 +63,7 @@ impl Harness {
     }
 
     /// Subscribes `names` for subscriber `sink`; returns its receiver.
-    fn subscribe(&mut self, sink: u64, names: &[&str]) -> Result<broadcast::Receiver<StreamEvent>> {
+    fn subscribe(&mut self, sink: u64, names: &[&str]) -> Result<broadcast::Receiver<Events>> {
         let (sender, receiver) = broadcast::channel(1024);
         self.pool.subscribe(&streams(names)?, sink, &sender);
         Ok(receiver)

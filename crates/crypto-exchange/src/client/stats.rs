@@ -31,6 +31,10 @@ pub struct ClientStats {
     pub rotations: u64,
     /// Events dropped for subscribers that fell behind their buffer.
     pub lagged_events: u64,
+    /// Events recovered from REST after a gap in ids (`source: backfill`).
+    pub backfilled_events: u64,
+    /// Ids that could not be recovered (reported as `Gap`).
+    pub lost_ids: u64,
     /// Streams per connection slot.
     pub streams_per_connection: BTreeMap<u64, usize>,
 }
@@ -47,6 +51,8 @@ pub(crate) struct Counters {
     connect_failures: AtomicU64,
     rotations: AtomicU64,
     lagged: AtomicU64,
+    backfilled: AtomicU64,
+    lost: AtomicU64,
     streams: Mutex<BTreeMap<u64, usize>>,
     last_log: Mutex<Option<Instant>>,
 }
@@ -95,6 +101,14 @@ impl Counters {
         self.rotations.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn backfilled(&self) {
+        self.backfilled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn gap(&self, ids: u64) {
+        self.lost.fetch_add(ids, Ordering::Relaxed);
+    }
+
     pub(crate) fn lagged(&self, missed: u64) {
         self.lagged.fetch_add(missed, Ordering::Relaxed);
     }
@@ -135,6 +149,8 @@ impl Counters {
             connect_failures: self.connect_failures.load(Ordering::Relaxed),
             rotations: self.rotations.load(Ordering::Relaxed),
             lagged_events: self.lagged.load(Ordering::Relaxed),
+            backfilled_events: self.backfilled.load(Ordering::Relaxed),
+            lost_ids: self.lost.load(Ordering::Relaxed),
             streams_per_connection: self
                 .streams
                 .lock()

@@ -18,6 +18,7 @@ use ws_transport::memory::{Acceptor, Attempt, MemoryConnector, Sent, SentFrame, 
 use ws_transport::{Connection, Connector, Error, TransportConfig, WsUrl};
 
 use super::config::{ClientConfig, stream_url};
+use super::driver::Delivery;
 use super::lifecycle::Lifecycle;
 use super::live::StreamEvent;
 use crate::domain::{Event, StreamName};
@@ -228,14 +229,22 @@ pub(crate) fn drain(lifecycle: &mut broadcast::Receiver<Lifecycle>) -> Vec<Lifec
 }
 
 /// The next event delivered to a subscriber.
-pub(crate) async fn next_event(
-    events: &mut broadcast::Receiver<StreamEvent>,
-) -> Result<StreamEvent> {
-    tokio::time::timeout(LIMIT, events.recv())
-        .await
-        .context("no event")?
-        .context("event channel")
+pub(crate) async fn next_event(events: &mut broadcast::Receiver<Events>) -> Result<StreamEvent> {
+    loop {
+        let delivery = tokio::time::timeout(LIMIT, events.recv())
+            .await
+            .context("no event")?
+            .context("event channel")?;
+        // Notices (gaps, backfills) are not events; the tests that expect them
+        // read the channel themselves.
+        if let Delivery::Event(event) = delivery {
+            return Ok(event);
+        }
+    }
 }
+
+/// What a subscriber channel carries in these tests.
+pub(crate) type Events = Delivery<StreamName, StreamEvent>;
 
 /// Reads frames until the client's close frame, returning its code and the text
 /// frames sent before it.

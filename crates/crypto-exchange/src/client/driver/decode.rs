@@ -84,3 +84,33 @@ pub(crate) trait Decode: Send + 'static {
     /// The event's ordering span, if its stream has one.
     fn span(event: &Self::Event) -> Option<Span>;
 }
+
+/// A batch of backfilled events, or the end of a backfill.
+#[derive(Debug)]
+pub(crate) struct BackfillMsg<S, E> {
+    /// The stream.
+    pub(crate) stream: S,
+    /// Recovered events, ascending, with their spans.
+    pub(crate) events: Vec<(Option<Span>, E)>,
+    /// A range that could not be recovered (older than the exchange keeps, or the
+    /// REST call failed for good).
+    pub(crate) lost: Option<(u64, u64)>,
+    /// True on the last message of this backfill.
+    pub(crate) done: bool,
+}
+
+/// Recovers missed ranges of id-ordered streams (trades) from REST.
+pub(crate) trait Backfill<S, E>: Send + Sync {
+    /// Whether missed ranges of `stream` can be recovered.
+    fn supports(&self, stream: &S) -> bool;
+
+    /// Starts recovering ids `from..=to` of `stream` in the background, sending
+    /// batches (ascending) and finally a message with `done` to `out`.
+    fn start(
+        &self,
+        stream: S,
+        from: u64,
+        to: u64,
+        out: tokio::sync::mpsc::UnboundedSender<BackfillMsg<S, E>>,
+    );
+}

@@ -10,6 +10,7 @@
 //! policy says so (a permanent cause or a configured limit), and then keeps its
 //! routes so that a later `Rotate` command tries again.
 
+mod backfill;
 mod cause;
 pub(crate) mod decode;
 mod requests;
@@ -30,12 +31,23 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 use ws_transport::{Connection, Connector, Event as WsEvent, WsUrl};
 
-use self::decode::{Decode, Incoming};
+use self::decode::{Backfill, BackfillMsg, Decode, Incoming};
 use self::requests::{Pending, Requests};
-use self::routes::{Delivered, Routes, SinkId};
+use self::routes::{Routes, SinkId};
 use super::config::ClientConfig;
 use super::lifecycle::{ConnectionId, Lifecycle, millis};
 use super::stats::Counters;
+
+/// What subscribers receive: events, and notices about a stream's ids.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Delivery<S, E> {
+    /// An event (live or backfilled).
+    Event(E),
+    /// Ids `from..=to` of the stream could not be recovered.
+    Gap { stream: S, from: u64, to: u64 },
+    /// A backfill of the stream completed, delivering `count` events.
+    Backfilled { stream: S, count: u64 },
+}
 
 /// A request to a driver.
 #[derive(Debug)]
@@ -44,7 +56,7 @@ pub(crate) enum Command<S, T> {
     Subscribe {
         streams: Vec<S>,
         sink: SinkId,
-        sender: broadcast::Sender<T>,
+        sender: broadcast::Sender<Delivery<S, T>>,
     },
     /// Stop delivering these streams to this subscriber.
     Unsubscribe { streams: Vec<S>, sink: SinkId },
@@ -86,7 +98,7 @@ impl<S, T> From<mpsc::UnboundedReceiver<Command<S, T>>> for Inbox<S, T> {
 /// What a connection slot keeps across restarts of its driver task: the routes
 /// (streams, subscribers, each stream's high-water mark) and the command channel.
 pub(crate) struct SlotState<S, T> {
-    pub(crate) routes: Routes<S, T>,
+    pub(crate) routes: Routes<S, Delivery<S, T>>,
     pub(crate) commands: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Command<S, T>>>>,
 }
 
@@ -94,7 +106,7 @@ pub(crate) struct SlotState<S, T> {
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Everything a driver task is started with.
-pub(crate) struct DriverSpec<C, D> {
+pub(crate) struct DriverSpec<C, D: Decode> {
     pub(crate) id: ConnectionId,
     pub(crate) url: WsUrl,
     pub(crate) config: Arc<ClientConfig>,
@@ -106,6 +118,8 @@ pub(crate) struct DriverSpec<C, D> {
     pub(crate) seed: u64,
     /// The endpoint's circuit breaker, shared by every slot on that endpoint.
     pub(crate) breaker: SharedBreaker,
+    /// Recovers missed ids of trade streams from REST; `None` reports them as gaps.
+    pub(crate) backfill: Option<Arc<dyn Backfill<D::Stream, D::Event>>>,
 }
 
 /// Why serving a connection stopped.
@@ -127,11 +141,21 @@ enum Waited<T> {
     Shutdown,
 }
 
+/// A backfill message tagged with its backfill's id.
+type Tagged<D> = (
+    u64,
+    BackfillMsg<<D as Decode>::Stream, <D as Decode>::Event>,
+);
+
 /// One connection slot's task.
 pub(crate) struct Driver<C, D: Decode> {
     spec: DriverSpec<C, D>,
     commands: Inbox<D::Stream, D::Event>,
-    routes: Routes<D::Stream, D::Event>,
+    routes: Routes<D::Stream, Delivery<D::Stream, D::Event>>,
+    /// Backfills in flight, and the channel their results come back on.
+    inflight: backfill::Inflight<D::Stream>,
+    backfill_tx: mpsc::UnboundedSender<Tagged<D>>,
+    backfill_rx: mpsc::UnboundedReceiver<Tagged<D>>,
     /// The slot's state kept across restarts, when supervised.
     preserved: Option<Preserved<SlotState<D::Stream, D::Event>>>,
     requests: Requests<D::Stream>,
@@ -151,11 +175,15 @@ where
         spec: DriverSpec<C, D>,
         commands: impl Into<Inbox<D::Stream, D::Event>>,
     ) -> Self {
+        let (backfill_tx, backfill_rx) = mpsc::unbounded_channel();
         Driver {
             rng: ChaCha8Rng::seed_from_u64(spec.seed),
             spec,
             commands: commands.into(),
             routes: Routes::default(),
+            inflight: backfill::Inflight::default(),
+            backfill_tx,
+            backfill_rx,
             preserved: None,
             requests: Requests::default(),
             rotate_requested: None,
@@ -287,6 +315,7 @@ where
             }
         };
         let mut policy = ReconnectDriver::new(reconnector, self.spec.budget.clone());
+        self.resume_held();
         let budget = self.spec.budget.clone();
         if let Waited::Shutdown = self.between(reconnect::rt::acquire(&budget), false).await {
             return;
@@ -387,6 +416,7 @@ where
         loop {
             tokio::select! {
                 output = &mut work => return Waited::Done(output),
+                Some((id, msg)) = self.backfill_rx.recv() => self.on_backfill(id, msg),
                 command = self.commands.recv() => match command {
                     None | Some(Command::Shutdown) => return Waited::Shutdown,
                     Some(Command::Rotate) => {
@@ -541,6 +571,7 @@ where
                     Some(other) => self.apply(other, Some(&mut connection)),
                 },
                 () = policy.timer() => {}
+                Some((id, msg)) = self.backfill_rx.recv() => self.on_backfill(id, msg),
                 () = tokio::time::sleep_until(rotate_at) => self.rotate_requested = Some("lifetime"),
                 () = tokio::time::sleep(flush_every), if unsent => {}
                 _ = checkpoint.tick(), if self.preserved.is_some() => self.checkpoint(),
@@ -585,14 +616,7 @@ where
     /// Decodes a text frame and acts on it.
     fn on_text(&mut self, text: &str) {
         match self.spec.decoder.decode(text) {
-            Incoming::Event { stream, event } => {
-                let key = D::span(&event).map(|s| s.last);
-                match self.routes.deliver(&stream, key, event) {
-                    Delivered::To(_) => self.spec.counters.delivered(),
-                    Delivered::Duplicate => self.spec.counters.duplicate(),
-                    Delivered::Unrouted => self.spec.counters.unrouted(&stream.to_string()),
-                }
-            }
+            Incoming::Event { stream, event } => self.offer(stream, event),
             Incoming::Reply { id } => self.on_reply(id),
             Incoming::Error { code, msg, id } => {
                 if let Some(id) = id {

@@ -86,6 +86,7 @@ where
                     None | Some(Command::Shutdown) => return Outcome::Shutdown,
                     Some(other) => self.apply(other, Some(old)),
                 },
+                Some((id, msg)) = self.backfill_rx.recv() => self.on_backfill(id, msg),
             }
         };
 
@@ -135,6 +136,7 @@ where
                     }
                     Some(other) => deferred.push(other),
                 },
+                Some((id, msg)) = self.backfill_rx.recv() => self.on_backfill(id, msg),
                 () = tokio::time::sleep_until(deadline) => {
                     tracing::warn!(connection = self.spec.id, "rotation: overlap timed out; switching anyway");
                     break;
@@ -144,12 +146,11 @@ where
         }
 
         // Switch.
-        for (stream, key, event) in catching.buffer.drain(..) {
-            match self.routes.deliver(&stream, key, event) {
-                super::routes::Delivered::To(_) => self.spec.counters.delivered(),
-                super::routes::Delivered::Duplicate => self.spec.counters.duplicate(),
-                super::routes::Delivered::Unrouted => {}
-            }
+        // Through `offer`: duplicates are removed by the high-water mark, and a
+        // gap (an overlap that timed out) starts a backfill.
+        let buffered: Vec<_> = catching.buffer.drain(..).collect();
+        for (stream, _, event) in buffered {
+            self.offer(stream, event);
         }
         self.routes.unconfirm_all();
         for stream in &catching.confirmed {

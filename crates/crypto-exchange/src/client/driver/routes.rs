@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use super::decode::Span;
+
 use tokio::sync::broadcast;
 
 /// Identifies one subscription handle of the client.
@@ -21,6 +23,9 @@ pub(crate) struct Route<T> {
     last_key: Option<u64>,
     /// Whether the server confirmed the subscription on the current connection.
     pub(crate) confirmed: bool,
+    /// While a missed range is being backfilled: the live events held back, in
+    /// arrival order, with their ordering spans.
+    held: Option<Vec<(Option<Span>, T)>>,
 }
 
 impl<T> Route<T> {
@@ -29,6 +34,7 @@ impl<T> Route<T> {
             sinks: Vec::new(),
             last_key: None,
             confirmed: false,
+            held: None,
         }
     }
 
@@ -48,6 +54,33 @@ pub(crate) enum Delivered {
     /// The stream has no route here (an event for a stream not subscribed).
     Unrouted,
 }
+
+/// What offering a live event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offered {
+    /// Delivered (or dropped as a duplicate, or unrouted): see [`Delivered`].
+    Delivered(Delivered),
+    /// Held back: the stream is being backfilled.
+    Held,
+    /// The event skips ids: it is held back, and `from..=to` must be backfilled.
+    Gap {
+        /// The first missing id.
+        from: u64,
+        /// The last missing id.
+        to: u64,
+    },
+    /// Held back too many events while backfilling: the backfill is abandoned;
+    /// the caller reports `from..=to` as lost and releases the held events.
+    Overflow {
+        /// The first id that will not be recovered.
+        from: u64,
+        /// The last id that will not be recovered.
+        to: u64,
+    },
+}
+
+/// Live events a stream may hold back while it is backfilled.
+pub(crate) const MAX_HELD: usize = 200_000;
 
 /// Every stream's route, in subscription order (restored in that order).
 #[derive(Debug, Clone)]
@@ -125,6 +158,78 @@ impl<S: Clone + Eq + Hash, T: Clone> Routes<S, T> {
     /// True when every stream is confirmed on the current connection.
     pub(crate) fn all_confirmed(&self) -> bool {
         self.routes.values().all(|r| r.confirmed)
+    }
+
+    /// Offers a live event: delivered at once, unless the stream is being
+    /// backfilled (held back), or `backfillable` and the event's contiguous span
+    /// skips ids after the last delivered one (held back; the caller starts a
+    /// backfill of the range).
+    pub(crate) fn offer(
+        &mut self,
+        stream: &S,
+        span: Option<Span>,
+        event: T,
+        backfillable: bool,
+    ) -> Offered {
+        let Some(route) = self.routes.get_mut(stream) else {
+            return Offered::Delivered(Delivered::Unrouted);
+        };
+        if let Some(held) = &mut route.held {
+            held.push((span, event));
+            if held.len() >= MAX_HELD {
+                let from = route.last_key.map_or(0, |k| k + 1);
+                let to = held
+                    .iter()
+                    .find_map(|(s, _)| s.map(|s| s.first))
+                    .map_or(from, |first| first.saturating_sub(1));
+                return Offered::Overflow { from, to };
+            }
+            return Offered::Held;
+        }
+        if backfillable
+            && let (Some(span), Some(last)) = (span, route.last_key)
+            && span.contiguous
+            && span.first > last.saturating_add(1)
+        {
+            route.held = Some(vec![(Some(span), event)]);
+            return Offered::Gap {
+                from: last + 1,
+                to: span.first - 1,
+            };
+        }
+        Offered::Delivered(self.deliver(stream, span.map(|s| s.last), event))
+    }
+
+    /// True while the stream holds live events back for a backfill.
+    pub(crate) fn is_held(&self, stream: &S) -> bool {
+        self.routes.get(stream).is_some_and(|r| r.held.is_some())
+    }
+
+    /// The span of the first held-back event of a stream.
+    pub(crate) fn first_held_span(&self, stream: &S) -> Option<Span> {
+        self.routes
+            .get(stream)?
+            .held
+            .as_ref()?
+            .iter()
+            .find_map(|(span, _)| *span)
+    }
+
+    /// Ends a backfill: returns the held-back live events (to offer again, in order).
+    pub(crate) fn release(&mut self, stream: &S) -> Vec<(Option<Span>, T)> {
+        self.routes
+            .get_mut(stream)
+            .and_then(|r| r.held.take())
+            .unwrap_or_default()
+    }
+
+    /// Sends a notice (no ordering key, never a duplicate) to the stream's subscribers.
+    pub(crate) fn notify(&self, stream: &S, notice: &T) {
+        if let Some(route) = self.routes.get(stream) {
+            for (_, sender) in &route.sinks {
+                let _ = sender.send(notice.clone());
+            }
+        }
     }
 
     /// Delivers an event to the stream's subscribers, unless its ordering `key` (an

@@ -24,8 +24,8 @@ use crate::client::lifecycle::Lifecycle;
 use crate::client::live::{LiveDecoder, StreamEvent};
 use crate::client::stats::{ClientStats, Counters};
 use crate::client::test_support::{
-    LIMIT, Memory, Request, accept, agg_id, agg_trade, answer_subscribe, config, drain, next_event,
-    next_request, next_sent, reply, streams, until_close, url, wait_for,
+    Events, LIMIT, Memory, Request, accept, agg_id, agg_trade, answer_subscribe, config, drain,
+    next_event, next_request, next_sent, reply, streams, until_close, url, wait_for,
 };
 use crate::domain::StreamName;
 
@@ -65,6 +65,7 @@ impl Harness {
             decoder: LiveDecoder::new(),
             seed: 7,
             breaker,
+            backfill: None,
         };
         let (commands, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(Driver::new(spec, rx).run());
@@ -79,7 +80,7 @@ impl Harness {
     }
 
     /// Subscribes `names` for the tests' subscriber; returns its receiver.
-    fn subscribe<S: AsRef<str>>(&self, names: &[S]) -> Result<broadcast::Receiver<StreamEvent>> {
+    fn subscribe<S: AsRef<str>>(&self, names: &[S]) -> Result<broadcast::Receiver<Events>> {
         let (sender, receiver) = broadcast::channel(4096);
         self.commands
             .send(Command::Subscribe {
@@ -194,7 +195,7 @@ async fn restore(
     h: &mut Harness,
     server: &mut Server,
     names: &[String],
-    events: &mut broadcast::Receiver<StreamEvent>,
+    events: &mut broadcast::Receiver<Events>,
     marker: u64,
 ) -> Result<usize> {
     // Withhold the first answer: `Subscribed` must wait for every request.
