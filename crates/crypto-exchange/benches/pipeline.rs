@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use binance_sim::{FirehoseConfig, Sim, SimConfig, SimHandle};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use crypto_exchange::domain::Event;
-use crypto_exchange::{Client, ClientConfig, Subscription, Update};
+use crypto_exchange::{Client, ClientConfig, StreamEvent, Subscription, Update};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use tokio::runtime::{Builder, Runtime};
 
@@ -490,8 +490,13 @@ fn pipeline(c: &mut Criterion) {
     let seen = pipeline.tally;
     eprintln!(
         "pipeline: criterion's timed iterations delivered {} events; lagged while timed: {} missed \
-         in {} notices; ids out of order: {}; skipped between iterations (untimed): {skipped}",
-        seen.delivered, seen.missed, seen.lag_notices, seen.out_of_order
+         in {} notices; ids out of order: {}; skipped between iterations (untimed): {skipped}; \
+         size_of::<StreamEvent>() = {} bytes (copied into and out of the broadcast slot)",
+        seen.delivered,
+        seen.missed,
+        seen.lag_notices,
+        seen.out_of_order,
+        std::mem::size_of::<StreamEvent>()
     );
     pipeline.stop();
     if benchmarking() {
