@@ -49,6 +49,8 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 /// Large, so that the (up to 4096) events buffered when an iteration starts,
 /// which the subscriber drains faster than live ones, weigh under 1 %.
 const EVENTS_PER_ITER: u64 = 500_000;
+/// Events per iteration when run as a test rather than a benchmark.
+const SMOKE_EVENTS: u64 = 1_000;
 /// Events of each fixed run.
 const FIXED_RUN: u64 = 2_000_000;
 /// Thread names (as `/proc` shows them: at most 15 bytes).
@@ -466,8 +468,15 @@ fn fixed_runs() {
 }
 
 fn pipeline(c: &mut Criterion) {
+    // `cargo test --all-targets` runs each benchmark once, unoptimised, as a smoke
+    // test: a few events prove the pipeline works without costing CI seconds.
+    let per_iter = if benchmarking() {
+        EVENTS_PER_ITER
+    } else {
+        SMOKE_EVENTS
+    };
     let mut group = c.benchmark_group("pipeline");
-    group.throughput(Throughput::Elements(EVENTS_PER_ITER));
+    group.throughput(Throughput::Elements(per_iter));
     group.sampling_mode(SamplingMode::Flat);
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(2));
@@ -478,7 +487,7 @@ fn pipeline(c: &mut Criterion) {
     group.bench_function("aggTrade_one_connection", |b| {
         let pipeline = pipeline.get_or_insert_with(|| Pipeline::start(Layout::Split));
         b.iter_custom(|iters| {
-            let (elapsed, missed) = pipeline.timed(iters * EVENTS_PER_ITER);
+            let (elapsed, missed) = pipeline.timed(iters * per_iter);
             skipped += missed;
             elapsed
         });
