@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crypto_exchange::domain::parse_selection;
 use crypto_exchange::{Client, ClientConfig, Update};
+use ws_transport::WsUrl;
 
 use super::output::{Format, Output};
 use super::{EXIT_RUNTIME, EXIT_USAGE, duration, shutdown_signal};
@@ -49,6 +50,10 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    if let Err(problem) = check_urls(args.ws_url.as_deref(), args.rest_url.as_deref()) {
+        eprintln!("crypto-exchange stream: {problem}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let mut config = ClientConfig::default();
     if let Some(ws) = args.ws_url {
         config.endpoints = vec![ws];
@@ -104,6 +109,78 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
         Err(error) => {
             eprintln!("crypto-exchange stream: cannot write output: {error}");
             ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+/// Checks `--ws-url` and `--rest-url` before anything connects, so the message
+/// names the option. The client validates the stream endpoint again; the REST
+/// endpoint is only used later (snapshots), so a typo would otherwise surface late.
+fn check_urls(ws: Option<&str>, rest: Option<&str>) -> Result<(), String> {
+    if let Some(ws) = ws {
+        WsUrl::parse(ws).map_err(|error| {
+            format!("--ws-url {ws:?} is not a WebSocket URL ({error}); write it like ws://127.0.0.1:9443")
+        })?;
+    }
+    if let Some(rest) = rest {
+        let host = ["http://", "https://"].iter().find_map(|scheme| {
+            rest.get(..scheme.len())
+                .filter(|prefix| prefix.eq_ignore_ascii_case(scheme))
+                .map(|_| &rest[scheme.len()..])
+        });
+        match host {
+            None => {
+                return Err(format!(
+                    "--rest-url {rest:?} must start with http:// or https://; write it like https://api.binance.com"
+                ));
+            }
+            Some(host)
+                if host.is_empty()
+                    || host.starts_with('/')
+                    || host.contains(char::is_whitespace) =>
+            {
+                return Err(format!(
+                    "--rest-url {rest:?} has no valid host; write it like https://api.binance.com"
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_urls;
+
+    #[test]
+    fn urls_are_checked_per_option() {
+        assert_eq!(check_urls(None, None), Ok(()));
+        assert_eq!(
+            check_urls(Some("ws://127.0.0.1:9443"), Some("http://127.0.0.1:8080")),
+            Ok(())
+        );
+        assert_eq!(
+            check_urls(
+                Some("wss://stream.binance.com:9443"),
+                Some("HTTPS://api.binance.com")
+            ),
+            Ok(())
+        );
+        let error = check_urls(Some("http://x"), None).err().unwrap_or_default();
+        assert!(
+            error.contains("--ws-url") && error.contains("ws://"),
+            "{error}"
+        );
+        for rest in [
+            "ftp://x",
+            "api.binance.com",
+            "http://",
+            "https:///path",
+            "http://a b",
+        ] {
+            let error = check_urls(None, Some(rest)).err().unwrap_or_default();
+            assert!(error.contains("--rest-url"), "{rest}: {error}");
         }
     }
 }
