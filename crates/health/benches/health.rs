@@ -1,1 +1,2 @@
+//! Criterion benchmarks (placeholder).
 fn main() {}
