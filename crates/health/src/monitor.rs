@@ -327,9 +327,9 @@ impl Monitor {
             self.totals.recoveries += 1;
         }
         #[cfg(feature = "metrics")]
-        if let Some(metrics) = &mut self.metrics {
-            if let Some(cause) = failed {
-                metrics.failure(cause);
+        if let Some(metrics) = &self.metrics {
+            if let ConnectionEvent::Disconnected(cause) = event {
+                metrics.disconnect(cause);
             }
             if let Some(took) = recovered {
                 metrics.recovered(took);
