@@ -4,10 +4,15 @@
 //! Call [`Monitor::enable_metrics`] once, after the application installed
 //! its recorder (for Prometheus: `ops::install_prometheus` with the `http`
 //! feature). Handles are registered once per stream, connection and breaker
-//! and cached, so [`Monitor::on_message`] adds two counter increments and,
-//! when the event time is known, one histogram sample. Gauges that describe
-//! state (levels, alerts, connection states, message ages, readiness) are
-//! set by [`Monitor::evaluate`].
+//! and cached. The per-message path touches no atomic:
+//! [`Monitor::on_message`] adds to plain per-stream tallies, which
+//! [`Monitor::evaluate`] flushes into the cached counters (so
+//! `messages_total` and `message_bytes_total` are as fresh as the last
+//! evaluation, about a second) and, for latency, records each stream's mean
+//! over the interval as one `event_latency_seconds` sample. Every other input
+//! is rare and updates its handle at once. Gauges that describe state
+//! (levels, alerts, connection states, message ages, readiness) are set by
+//! [`Monitor::evaluate`].
 //!
 //! Label sets are bounded: `stream`, `connection` and `breaker` take the
 //! registered names (bounded by the subscriptions and the pool); `cause`,
@@ -173,6 +178,11 @@ struct StreamHandles {
     messages: Counter,
     bytes: Counter,
     age: Gauge,
+    /// Tallies since the last flush.
+    pending_messages: u64,
+    pending_bytes: u64,
+    latency_sum_ms: u64,
+    latency_count: u64,
 }
 
 /// The cached handles.
@@ -278,6 +288,10 @@ impl Sink {
             messages: metrics::counter!(self.name("messages_total"), "stream" => label.clone()),
             bytes: metrics::counter!(self.name("message_bytes_total"), "stream" => label.clone()),
             age: metrics::gauge!(self.name("stream_last_message_age_seconds"), "stream" => label),
+            pending_messages: 0,
+            pending_bytes: 0,
+            latency_sum_ms: 0,
+            latency_count: 0,
         });
     }
 
@@ -291,18 +305,39 @@ impl Sink {
         self.breakers.push(gauge);
     }
 
+    /// Tallies one message; [`flush`](Self::flush) publishes.
     #[inline]
-    pub(crate) fn message(&self, stream: usize, bytes: u64, latency_ms: Option<u64>) {
-        if let Some(handles) = self.streams.get(stream) {
-            handles.messages.increment(1);
-            handles.bytes.increment(bytes);
+    pub(crate) fn message(&mut self, stream: usize, bytes: u64, latency_ms: Option<u64>) {
+        if let Some(handles) = self.streams.get_mut(stream) {
+            handles.pending_messages += 1;
+            handles.pending_bytes += bytes;
+            if let Some(ms) = latency_ms {
+                handles.latency_sum_ms += ms;
+                handles.latency_count += 1;
+            }
         }
-        if let Some(ms) = latency_ms {
-            #[allow(
-                clippy::cast_precision_loss,
-                reason = "latencies are far below 2^52 ms"
-            )]
-            self.latency.record(ms as f64 / 1000.0);
+    }
+
+    /// Publishes the per-stream tallies: counters, and one latency sample
+    /// (the interval's mean) per stream that had any.
+    fn flush(&mut self) {
+        for handles in &mut self.streams {
+            if handles.pending_messages > 0 {
+                handles.messages.increment(handles.pending_messages);
+                handles.bytes.increment(handles.pending_bytes);
+                handles.pending_messages = 0;
+                handles.pending_bytes = 0;
+            }
+            if handles.latency_count > 0 {
+                #[allow(
+                    clippy::cast_precision_loss,
+                    reason = "latencies are far below 2^52 ms"
+                )]
+                let mean = handles.latency_sum_ms as f64 / handles.latency_count as f64;
+                self.latency.record(mean / 1000.0);
+                handles.latency_sum_ms = 0;
+                handles.latency_count = 0;
+            }
         }
     }
 
@@ -383,11 +418,15 @@ impl Monitor {
         self.metrics.is_some()
     }
 
-    /// Sets the state gauges after an evaluation.
-    pub(crate) fn publish_metrics(&self, health: &SystemHealth, now: Instant) {
-        let Some(sink) = &self.metrics else {
+    /// Flushes the per-stream tallies and sets the state gauges after an
+    /// evaluation.
+    pub(crate) fn publish_metrics(&mut self, health: &SystemHealth, now: Instant) {
+        let ready = self.readiness().ready;
+        let Some(sink) = &mut self.metrics else {
             return;
         };
+        sink.flush();
+        let sink = &*sink;
         sink.level.set(f64::from(health.level.as_u8()));
         let mut components = [[0u32; 5]; 5];
         for component in &health.components {
@@ -419,8 +458,7 @@ impl Monitor {
             handles.age.set(age);
         }
         sink.rest_ban(&self.rest.status, now);
-        sink.ready
-            .set(if self.readiness().ready { 1.0 } else { 0.0 });
+        sink.ready.set(if ready { 1.0 } else { 0.0 });
         #[allow(clippy::cast_precision_loss, reason = "alert counts are small")]
         for (gauge, count) in sink.alerts_active.iter().zip(self.alerts.active_by_kind()) {
             gauge.set(count as f64);

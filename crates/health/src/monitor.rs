@@ -384,7 +384,7 @@ impl Monitor {
         self.totals.messages += 1;
         self.totals.bytes += bytes;
         #[cfg(feature = "metrics")]
-        if let Some(metrics) = &self.metrics {
+        if let Some(metrics) = &mut self.metrics {
             metrics.message(stream.index(), bytes, latency_ms);
         }
     }
