@@ -4,15 +4,15 @@
 //! Call [`Monitor::enable_metrics`] once, after the application installed
 //! its recorder (for Prometheus: `ops::install_prometheus` with the `http`
 //! feature). Handles are registered once per stream, connection and breaker
-//! and cached. The per-message path touches no atomic:
-//! [`Monitor::on_message`] adds to plain per-stream tallies, which
-//! [`Monitor::evaluate`] flushes into the cached counters (so
-//! `messages_total` and `message_bytes_total` are as fresh as the last
-//! evaluation, about a second) and, for latency, records each stream's mean
-//! over the interval as one `event_latency_seconds` sample. Every other input
-//! is rare and updates its handle at once. Gauges that describe state
-//! (levels, alerts, connection states, message ages, readiness) are set by
-//! [`Monitor::evaluate`].
+//! and cached. The per-message path costs nothing extra:
+//! [`Monitor::on_message`] only updates the monitor's own per-stream totals,
+//! and [`Monitor::evaluate`] publishes what they gained since the last
+//! evaluation into the cached counters (so `messages_total` and
+//! `message_bytes_total` are as fresh as the last evaluation, about a
+//! second) and records each stream's mean latency over the interval as one
+//! `event_latency_seconds` sample. Every other input is rare and updates its
+//! handle at once. Gauges that describe state (levels, alerts, connection
+//! states, message ages, readiness) are set by [`Monitor::evaluate`].
 //!
 //! Label sets are bounded: `stream`, `connection` and `breaker` take the
 //! registered names (bounded by the subscriptions and the pool); `cause`,
@@ -33,6 +33,7 @@ use crate::input::{
     RestStatus,
 };
 use crate::monitor::Monitor;
+use crate::track::StreamTrack;
 use crate::{ComponentKind, Level, SystemHealth};
 
 /// The default prefix of every metric name.
@@ -178,11 +179,11 @@ struct StreamHandles {
     messages: Counter,
     bytes: Counter,
     age: Gauge,
-    /// Tallies since the last flush.
-    pending_messages: u64,
-    pending_bytes: u64,
-    latency_sum_ms: u64,
-    latency_count: u64,
+    /// The stream's totals as of the last flush.
+    flushed_messages: u64,
+    flushed_bytes: u64,
+    flushed_latency_sum_ms: u64,
+    flushed_latency_count: u64,
 }
 
 /// The cached handles.
@@ -210,6 +211,36 @@ pub(crate) struct Sink {
     lagged: Counter,
     gaps: Counter,
     backfills: Vec<Counter>,
+}
+
+impl StreamHandles {
+    /// Publishes what the stream counted since the last flush: counter
+    /// increments, and one latency sample (the interval's mean) if any.
+    fn flush(&mut self, stream: &StreamTrack, latency: &Histogram) {
+        if stream.messages > self.flushed_messages {
+            self.messages
+                .increment(stream.messages - self.flushed_messages);
+            self.bytes
+                .increment(stream.bytes.saturating_sub(self.flushed_bytes));
+            self.flushed_messages = stream.messages;
+            self.flushed_bytes = stream.bytes;
+        }
+        let count = stream
+            .latency_count
+            .saturating_sub(self.flushed_latency_count);
+        if count > 0 {
+            let sum = stream
+                .latency_sum_ms
+                .saturating_sub(self.flushed_latency_sum_ms);
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "latencies are far below 2^52 ms"
+            )]
+            latency.record(sum as f64 / count as f64 / 1000.0);
+            self.flushed_latency_count = stream.latency_count;
+            self.flushed_latency_sum_ms = stream.latency_sum_ms;
+        }
+    }
 }
 
 impl Sink {
@@ -288,10 +319,10 @@ impl Sink {
             messages: metrics::counter!(self.name("messages_total"), "stream" => label.clone()),
             bytes: metrics::counter!(self.name("message_bytes_total"), "stream" => label.clone()),
             age: metrics::gauge!(self.name("stream_last_message_age_seconds"), "stream" => label),
-            pending_messages: 0,
-            pending_bytes: 0,
-            latency_sum_ms: 0,
-            latency_count: 0,
+            flushed_messages: 0,
+            flushed_bytes: 0,
+            flushed_latency_sum_ms: 0,
+            flushed_latency_count: 0,
         });
     }
 
@@ -303,42 +334,6 @@ impl Sink {
     pub(crate) fn register_breaker(&mut self, breaker: &str) {
         let gauge = metrics::gauge!(self.name("breaker_state"), "breaker" => breaker.to_owned());
         self.breakers.push(gauge);
-    }
-
-    /// Tallies one message; [`flush`](Self::flush) publishes.
-    #[inline]
-    pub(crate) fn message(&mut self, stream: usize, bytes: u64, latency_ms: Option<u64>) {
-        if let Some(handles) = self.streams.get_mut(stream) {
-            handles.pending_messages += 1;
-            handles.pending_bytes += bytes;
-            if let Some(ms) = latency_ms {
-                handles.latency_sum_ms += ms;
-                handles.latency_count += 1;
-            }
-        }
-    }
-
-    /// Publishes the per-stream tallies: counters, and one latency sample
-    /// (the interval's mean) per stream that had any.
-    fn flush(&mut self) {
-        for handles in &mut self.streams {
-            if handles.pending_messages > 0 {
-                handles.messages.increment(handles.pending_messages);
-                handles.bytes.increment(handles.pending_bytes);
-                handles.pending_messages = 0;
-                handles.pending_bytes = 0;
-            }
-            if handles.latency_count > 0 {
-                #[allow(
-                    clippy::cast_precision_loss,
-                    reason = "latencies are far below 2^52 ms"
-                )]
-                let mean = handles.latency_sum_ms as f64 / handles.latency_count as f64;
-                self.latency.record(mean / 1000.0);
-                handles.latency_sum_ms = 0;
-                handles.latency_count = 0;
-            }
-        }
     }
 
     pub(crate) fn disconnect(&self, cause: DisconnectCause) {
@@ -425,7 +420,9 @@ impl Monitor {
         let Some(sink) = &mut self.metrics else {
             return;
         };
-        sink.flush();
+        for (stream, handles) in self.streams.iter().zip(&mut sink.streams) {
+            handles.flush(stream, &sink.latency);
+        }
         let sink = &*sink;
         sink.level.set(f64::from(health.level.as_u8()));
         let mut components = [[0u32; 5]; 5];

@@ -376,6 +376,10 @@ impl Monitor {
             .record(bytes, gap, latency_ms, now, self.half_life);
         track.messages += 1;
         track.bytes += bytes;
+        if let Some(latency) = latency_ms {
+            track.latency_sum_ms += latency;
+            track.latency_count += 1;
+        }
         track.last_message = Some(now);
         track.delivered = true;
         let bucket = self.trend.at(now);
@@ -383,10 +387,6 @@ impl Monitor {
         bucket.bytes += bytes;
         self.totals.messages += 1;
         self.totals.bytes += bytes;
-        #[cfg(feature = "metrics")]
-        if let Some(metrics) = &mut self.metrics {
-            metrics.message(stream.index(), bytes, latency_ms);
-        }
     }
 
     /// An error of `class` in `source` at `now`.

@@ -7,8 +7,9 @@
 //! channel. Handlers clone that pointer and serialise their own copy, so a
 //! slow or stuck client holds only its own connection task.
 //!
-//! ```no_run
-//! # async fn run() -> Result<(), health::Error> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), health::Error> {
 //! use std::time::Instant;
 //! use health::{HealthConfig, Monitor, metrics::MetricsConfig, ops};
 //!
