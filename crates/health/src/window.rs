@@ -34,6 +34,8 @@ impl Counts {
 pub(crate) struct Ring<const N: usize> {
     origin: Instant,
     current: u64,
+    /// `current % N`, cached: a 64-bit division per message is not free.
+    slot: usize,
     end: Instant,
     slots: [Counts; N],
 }
@@ -43,6 +45,7 @@ impl<const N: usize> Ring<N> {
         Self {
             origin,
             current: 0,
+            slot: 0,
             end: origin + BUCKET,
             slots: [Counts::default(); N],
         }
@@ -59,10 +62,7 @@ impl<const N: usize> Ring<N> {
         if now >= self.end {
             self.roll(now);
         }
-        // N is a small constant and `current % N` is below it.
-        #[allow(clippy::cast_possible_truncation, reason = "the remainder is below N")]
-        let slot = (self.current % N as u64) as usize;
-        &mut self.slots[slot]
+        &mut self.slots[self.slot]
     }
 
     #[cold]
@@ -79,6 +79,10 @@ impl<const N: usize> Ring<N> {
             self.slots[slot] = Counts::default();
         }
         self.current = target;
+        #[allow(clippy::cast_possible_truncation, reason = "the remainder is below N")]
+        {
+            self.slot = (target % N as u64) as usize;
+        }
         self.end = self.origin + BUCKET * u32::try_from(target + 1).unwrap_or(u32::MAX);
     }
 
