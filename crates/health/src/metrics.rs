@@ -58,7 +58,7 @@ pub const METRICS: &[(&str, &str, &str, &str)] = &[
         "connection_up",
         "gauge",
         "connection",
-        "1 while the connection is connected, else 0",
+        "1 while connected, 0 while down, NaN once closed on purpose",
     ),
     ("messages_total", "counter", "stream", "messages received"),
     ("message_bytes_total", "counter", "stream", "bytes received"),
@@ -72,7 +72,7 @@ pub const METRICS: &[(&str, &str, &str, &str)] = &[
         "event_latency_seconds",
         "histogram",
         "",
-        "event time to receive time",
+        "event time to receive time: each stream's mean per evaluation",
     ),
     (
         "reconnects_total",
@@ -443,7 +443,13 @@ impl Monitor {
             if let Some(i) = ConnectionState::ALL.iter().position(|s| *s == conn.state) {
                 states[i] += 1;
             }
-            up.set(if conn.is_connected() { 1.0 } else { 0.0 });
+            // A connection closed on purpose is not expected up: NaN, which
+            // no alert rule's comparison matches.
+            up.set(match conn.state {
+                ConnectionState::Connected => 1.0,
+                ConnectionState::Closed => f64::NAN,
+                _ => 0.0,
+            });
         }
         for (gauge, count) in sink.states.iter().zip(states) {
             gauge.set(f64::from(count));
