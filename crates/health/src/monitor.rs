@@ -546,7 +546,7 @@ impl Monitor {
     }
 
     /// Reconnect causes of `connection` since the start, in
-    /// [`DisconnectCause::ALL`] order.
+    /// [`DisconnectCause::ALL`](crate::DisconnectCause::ALL) order.
     #[must_use]
     pub fn causes(&self, connection: ConnectionId) -> Option<&[u64]> {
         self.connections
