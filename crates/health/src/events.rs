@@ -113,10 +113,12 @@ impl Monitor {
     /// `Lagged { missed }`).
     pub fn on_lag(&mut self, missed: u64, now: Instant) {
         self.lag.seen = true;
-        self.lag.window.at(now).lagged += missed;
-        self.lag.total += missed;
-        self.totals.lagged += missed;
-        self.trend.at(now).lagged += missed;
+        let slot = self.lag.window.at(now);
+        slot.lagged = slot.lagged.saturating_add(missed);
+        self.lag.total = self.lag.total.saturating_add(missed);
+        self.totals.lagged = self.totals.lagged.saturating_add(missed);
+        let slot = self.trend.at(now);
+        slot.lagged = slot.lagged.saturating_add(missed);
         #[cfg(feature = "metrics")]
         if let Some(metrics) = &self.metrics {
             metrics.lag(missed);

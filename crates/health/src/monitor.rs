@@ -372,18 +372,18 @@ impl Monitor {
             .meter
             .record(bytes, gap, latency_ms, now, self.half_life);
         track.messages += 1;
-        track.bytes += bytes;
+        track.bytes = track.bytes.saturating_add(bytes);
         if let Some(latency) = latency_ms {
-            track.latency_sum_ms += latency;
+            track.latency_sum_ms = track.latency_sum_ms.saturating_add(latency);
             track.latency_count += 1;
         }
         track.last_message = Some(now);
         track.delivered = true;
         let bucket = self.trend.at(now);
         bucket.messages += 1;
-        bucket.bytes += bytes;
+        bucket.bytes = bucket.bytes.saturating_add(bytes);
         self.totals.messages += 1;
-        self.totals.bytes += bytes;
+        self.totals.bytes = self.totals.bytes.saturating_add(bytes);
     }
 
     /// Totals since the monitor started.

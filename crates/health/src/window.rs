@@ -20,11 +20,11 @@ pub(crate) struct Counts {
 
 impl Counts {
     fn add(&mut self, other: &Self) {
-        self.messages += other.messages;
-        self.bytes += other.bytes;
-        self.errors += other.errors;
-        self.failures += other.failures;
-        self.lagged += other.lagged;
+        self.messages = self.messages.saturating_add(other.messages);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        self.errors = self.errors.saturating_add(other.errors);
+        self.failures = self.failures.saturating_add(other.failures);
+        self.lagged = self.lagged.saturating_add(other.lagged);
     }
 }
 
@@ -187,9 +187,9 @@ impl Meter {
             _ => self.fold(gap, now, half_life),
         }
         self.count += 1;
-        self.bytes += bytes;
+        self.bytes = self.bytes.saturating_add(bytes);
         if let Some(latency) = latency_ms {
-            self.latency_sum_ms += latency;
+            self.latency_sum_ms = self.latency_sum_ms.saturating_add(latency);
             self.latency_count += 1;
         }
     }

@@ -204,3 +204,43 @@ fn config_is_validated() {
     assert!(err.to_string().contains("flap_reconnects"));
     assert!(!err.is_retryable());
 }
+
+#[test]
+fn time_going_backwards_or_far_ahead_never_panics() {
+    let mut world = World::new(2, 2);
+    let id = world.streams[0][0];
+    let conn = world.conns[0];
+    let past = world.t0;
+    let future = world.at(400.0 * 24.0 * 3600.0);
+    for now in [world.at(50.0), past, future, world.at(5.0), past] {
+        world
+            .monitor
+            .on_message(id, usize::MAX / 2, Some(u64::MAX), now);
+        world.monitor.on_message(id, 0, Some(0), now);
+        world.monitor.on_connection(
+            conn,
+            ConnectionEvent::Disconnected(DisconnectCause::Reset),
+            now,
+        );
+        world
+            .monitor
+            .on_connection(conn, ConnectionEvent::Connected, now);
+        world
+            .monitor
+            .on_error(ErrorSource::Connection(conn), ErrorClass::Other, now);
+        world.monitor.on_gap(id, now);
+        world.monitor.on_backfill(id, BackfillOutcome::Lost, now);
+        world.monitor.on_lag(u64::MAX / 4, now);
+        world.monitor.on_rest(
+            health::RestStatus {
+                used_weight: u32::MAX,
+                weight_limit: 0,
+                limit: health::RestLimit::Banned { until: past },
+            },
+            now,
+        );
+        let _ = world.monitor.report(now);
+        let _ = world.monitor.stats(now);
+        let _ = world.monitor.diagnostics(now);
+    }
+}
