@@ -65,6 +65,7 @@ pub fn lint_steps() -> Vec<Step> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--all-features",
                 "--",
                 "-D",
                 "warnings",
@@ -78,7 +79,7 @@ pub fn lint_steps() -> Vec<Step> {
 pub fn docs_step(args: Vec<OsString>) -> Step {
     Step::cargo(
         "docs",
-        CargoCommand::new(["doc", "--workspace", "--no-deps"])
+        CargoCommand::new(["doc", "--workspace", "--no-deps", "--all-features"])
             .env("RUSTDOCFLAGS", shell::rustdocflags_deny_warnings())
             .args(args),
     )
@@ -91,11 +92,11 @@ pub fn ci_steps() -> Vec<Step> {
     steps.extend([
         Step::cargo(
             "test",
-            CargoCommand::new(["test", "--workspace", "--all-targets"]),
+            CargoCommand::new(["test", "--workspace", "--all-targets", "--all-features"]),
         ),
         Step::cargo(
             "doctest",
-            CargoCommand::new(["test", "--workspace", "--doc"]),
+            CargoCommand::new(["test", "--workspace", "--doc", "--all-features"]),
         ),
         docs_step(Vec::new()),
         Step {
@@ -216,11 +217,14 @@ mod tests {
         assert_eq!(shown[0], "cargo fmt --all --check");
         assert_eq!(
             shown[1],
-            "cargo clippy --workspace --all-targets -- -D warnings"
+            "cargo clippy --workspace --all-targets --all-features -- -D warnings"
         );
-        assert_eq!(shown[2], "cargo test --workspace --all-targets");
-        assert_eq!(shown[3], "cargo test --workspace --doc");
-        assert!(shown[4].ends_with("cargo doc --workspace --no-deps"));
+        assert_eq!(
+            shown[2],
+            "cargo test --workspace --all-targets --all-features"
+        );
+        assert_eq!(shown[3], "cargo test --workspace --doc --all-features");
+        assert!(shown[4].ends_with("cargo doc --workspace --no-deps --all-features"));
         assert!(shown[4].contains("-D warnings"));
         assert_eq!(steps[5].action, Action::Layering);
     }

@@ -68,6 +68,34 @@ impl Output {
         }
     }
 
+    /// Writes a gap notice: ids that will never arrive.
+    pub(crate) fn gap(&mut self, stream: &str, from: u64, to: u64) -> io::Result<()> {
+        match self.format {
+            Format::Jsonl => writeln!(
+                self.out,
+                r#"{{"gap":{{"stream":"{stream}","from":{from},"to":{to}}}}}"#
+            ),
+            Format::Text => writeln!(
+                self.out,
+                "# {stream}: ids {from}..={to} could not be recovered (gap)"
+            ),
+        }
+    }
+
+    /// Writes a backfill notice: missed ids recovered from REST.
+    pub(crate) fn backfilled(&mut self, stream: &str, count: u64) -> io::Result<()> {
+        match self.format {
+            Format::Jsonl => writeln!(
+                self.out,
+                r#"{{"backfilled":{{"stream":"{stream}","count":{count}}}}}"#
+            ),
+            Format::Text => writeln!(
+                self.out,
+                "# {stream}: {count} missed events recovered from REST"
+            ),
+        }
+    }
+
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }

@@ -88,6 +88,8 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
                 update = subscription.next() => match update {
                     Some(Update::Event(event)) => output.event(&event)?,
                     Some(Update::Lagged { missed }) => output.lagged(missed)?,
+                    Some(Update::Gap { stream, from, to }) => output.gap(&stream.to_string(), from, to)?,
+                    Some(Update::Backfilled { stream, count }) => output.backfilled(&stream.to_string(), count)?,
                     Some(_) => {}
                     None => return Ok(()),
                 },

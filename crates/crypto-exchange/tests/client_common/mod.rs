@@ -40,16 +40,21 @@ pub(crate) fn client_for(
     Ok(Client::new(config)?)
 }
 
-/// The next event, skipping nothing; fails on `Lagged` or a timeout.
+/// The next event (skipping `Backfilled` notices); fails on `Lagged`, `Gap` or a timeout.
 pub(crate) async fn next_event(sub: &mut Subscription) -> Result<StreamEvent> {
-    match timeout(WAIT, sub.next())
-        .await
-        .context("no event in time")?
-    {
-        Some(Update::Event(event)) => Ok(event),
-        Some(Update::Lagged { missed }) => bail!("lagged by {missed}"),
-        Some(other) => bail!("unexpected update {other:?}"),
-        None => bail!("subscription ended"),
+    loop {
+        match timeout(WAIT, sub.next())
+            .await
+            .context("no event in time")?
+        {
+            Some(Update::Event(event)) => return Ok(event),
+            // A reconnect's missed ids were recovered: the events themselves came
+            // before this notice.
+            Some(Update::Backfilled { .. }) => {}
+            Some(Update::Lagged { missed }) => bail!("lagged by {missed}"),
+            Some(other) => bail!("unexpected update {other:?}"),
+            None => bail!("subscription ended"),
+        }
     }
 }
 
