@@ -1,0 +1,158 @@
+//! The self-check's comparison: a live book against a REST snapshot taken at an
+//! update id the book has just reached.
+//!
+//! The book moves by whole diffs, so it is seldom at exactly the snapshot's
+//! `lastUpdateId` (L): the diff that takes it past L may also carry changes made
+//! after L. Levels that diff touched are left out of the comparison; every other
+//! level has not changed between L and the book's id, so it must equal the
+//! snapshot's. When the diff ends at L exactly, nothing is left out.
+
+use rust_decimal::Decimal;
+
+use super::order_book::{OrderBook, Side};
+use crate::domain::rest::DepthSnapshot;
+use crate::domain::{DepthUpdate, Level};
+
+/// What the comparison found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// Equal; this many levels compared.
+    Match(usize),
+    /// The first difference.
+    Mismatch {
+        side: Side,
+        price: Decimal,
+        local: Option<Decimal>,
+        remote: Option<Decimal>,
+    },
+}
+
+/// Compares `book` with `snapshot` (fetched with `limit` levels per side) over
+/// the price range the snapshot covers, leaving out the levels `crossing` touched.
+pub(super) fn compare(
+    book: &OrderBook,
+    snapshot: &DepthSnapshot,
+    limit: usize,
+    crossing: Option<&DepthUpdate>,
+) -> Verdict {
+    let mut compared = 0;
+    for (side, remote) in [(Side::Bid, &snapshot.bids), (Side::Ask, &snapshot.asks)] {
+        let touched: &[Level] = match (crossing, side) {
+            (Some(diff), Side::Bid) => &diff.bids,
+            (Some(diff), Side::Ask) => &diff.asks,
+            (None, _) => &[],
+        };
+        let kept = |level: &Level| !touched.iter().any(|t| t.price == level.price);
+        // A full snapshot side ends at its worst level; deeper book levels are
+        // outside what it can vouch for. A shorter side is the whole side.
+        let worst = (remote.len() >= limit)
+            .then(|| remote.last().map(|l| l.price))
+            .flatten();
+        let within = |level: &Level| match (worst, side) {
+            (None, _) => true,
+            (Some(worst), Side::Bid) => level.price >= worst,
+            (Some(worst), Side::Ask) => level.price <= worst,
+        };
+        let mut local_levels = book.levels(side).take_while(within).filter(kept);
+        let mut remote_levels = remote
+            .iter()
+            .copied()
+            .filter(|l| !l.quantity.is_zero())
+            .filter(kept);
+        loop {
+            match (local_levels.next(), remote_levels.next()) {
+                (None, None) => break,
+                (Some(a), Some(b)) if a == b => compared += 1,
+                (a, b) => {
+                    let price = better(side, a, b);
+                    return Verdict::Mismatch {
+                        side,
+                        price,
+                        local: book.quantity(side, price),
+                        remote: remote
+                            .iter()
+                            .find(|l| l.price == price && !l.quantity.is_zero())
+                            .map(|l| l.quantity),
+                    };
+                }
+            }
+        }
+    }
+    Verdict::Match(compared)
+}
+
+/// The better-placed price of two levels (at least one is present).
+fn better(side: Side, a: Option<Level>, b: Option<Level>) -> Decimal {
+    match (a, b) {
+        (Some(a), Some(b)) => match side {
+            Side::Bid => a.price.max(b.price),
+            Side::Ask => a.price.min(b.price),
+        },
+        (Some(only), None) | (None, Some(only)) => only.price,
+        (None, None) => Decimal::ZERO,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book::test_util::{diff, snapshot};
+
+    fn book() -> OrderBook {
+        OrderBook::from_snapshot(&snapshot(
+            10,
+            &[("100", "1"), ("99", "2"), ("98", "3")],
+            &[("101", "1"), ("102", "2"), ("103", "3")],
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn equal_books_match_over_the_snapshots_range() {
+        let remote = snapshot(10, &[("100", "1"), ("99", "2")], &[("101", "1")]);
+        // Full sides (limit 2 bids, 1 ask): deeper book levels are not compared.
+        assert_eq!(compare(&book(), &remote, 1, None), Verdict::Match(2));
+        let full = snapshot(10, &[("100", "1"), ("99", "2"), ("98", "3")], &[]);
+        assert!(matches!(
+            compare(&book(), &full, 5, None),
+            Verdict::Mismatch {
+                side: Side::Ask,
+                local: Some(_),
+                remote: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_difference_names_the_best_price_that_differs() {
+        let remote = snapshot(
+            10,
+            &[("100", "1"), ("99", "5"), ("98", "3")],
+            &[("101", "1"), ("102", "2"), ("103", "3")],
+        );
+        assert_eq!(
+            compare(&book(), &remote, 1000, None),
+            Verdict::Mismatch {
+                side: Side::Bid,
+                price: "99".parse().unwrap(),
+                local: Some("2".parse().unwrap()),
+                remote: Some("5".parse().unwrap()),
+            }
+        );
+    }
+
+    #[test]
+    fn levels_the_crossing_diff_touched_are_left_out() {
+        let remote = snapshot(
+            10,
+            &[("100", "7"), ("99", "2"), ("98", "3")],
+            &[("101", "1"), ("102", "2"), ("103", "3")],
+        );
+        let crossing = diff(9, 11, &[("100", "1")], &[]);
+        assert_eq!(
+            compare(&book(), &remote, 1000, Some(&crossing)),
+            Verdict::Match(5)
+        );
+    }
+}
