@@ -110,8 +110,9 @@ mod tests {
     #[test]
     fn equal_books_match_over_the_snapshots_range() {
         let remote = snapshot(10, &[("100", "1"), ("99", "2")], &[("101", "1")]);
-        // Full sides (limit 2 bids, 1 ask): deeper book levels are not compared.
-        assert_eq!(compare(&book(), &remote, 1, None), Verdict::Match(2));
+        // Both sides are full (at least `limit` levels): the book's levels past
+        // the snapshot's worst are not compared.
+        assert_eq!(compare(&book(), &remote, 1, None), Verdict::Match(3));
         let full = snapshot(10, &[("100", "1"), ("99", "2"), ("98", "3")], &[]);
         assert!(matches!(
             compare(&book(), &full, 5, None),

@@ -45,8 +45,14 @@ mod check;
 mod config;
 mod event;
 mod order_book;
+#[cfg(test)]
+mod order_book_tests;
 mod rt;
 mod sync;
+#[cfg(test)]
+mod self_check_tests;
+#[cfg(test)]
+mod sync_props;
 #[cfg(test)]
 mod sync_tests;
 #[cfg(test)]
