@@ -140,7 +140,10 @@ impl fmt::Display for ResyncReason {
                 update_id,
                 side,
                 price,
-            } => write!(f, "self-check at update {update_id}: {side} {price} differs"),
+            } => write!(
+                f,
+                "self-check at update {update_id}: {side} {price} differs"
+            ),
             ResyncReason::Requested => f.write_str("requested"),
         }
     }

@@ -48,9 +48,9 @@ mod order_book;
 #[cfg(test)]
 mod order_book_tests;
 mod rt;
-mod sync;
 #[cfg(test)]
 mod self_check_tests;
+mod sync;
 #[cfg(test)]
 mod sync_props;
 #[cfg(test)]

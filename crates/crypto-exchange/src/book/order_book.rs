@@ -184,7 +184,10 @@ impl OrderBook {
     /// The best bid (highest price).
     #[must_use]
     pub fn best_bid(&self) -> Option<Level> {
-        self.bids.iter().next_back().map(|(&p, &q)| Level::new(p, q))
+        self.bids
+            .iter()
+            .next_back()
+            .map(|(&p, &q)| Level::new(p, q))
     }
 
     /// The best ask (lowest price).

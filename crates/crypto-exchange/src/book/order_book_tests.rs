@@ -40,8 +40,14 @@ fn a_snapshot_sets_the_levels_and_the_update_id() {
 fn the_apply_rule_follows_protocol_section_5() {
     let mut b = book();
     // u < bookId: stale. u == bookId: already in the book, stale as well.
-    assert_eq!(b.apply_diff(&diff(90, 99, &[("100", "9")], &[])), Applied::Stale);
-    assert_eq!(b.apply_diff(&diff(95, 100, &[("100", "9")], &[])), Applied::Stale);
+    assert_eq!(
+        b.apply_diff(&diff(90, 99, &[("100", "9")], &[])),
+        Applied::Stale
+    );
+    assert_eq!(
+        b.apply_diff(&diff(95, 100, &[("100", "9")], &[])),
+        Applied::Stale
+    );
     // U > bookId + 1: a gap (the 2025-11-12 rule), book unchanged.
     assert_eq!(
         b.apply_diff(&diff(102, 103, &[("100", "9")], &[])),
@@ -133,7 +139,7 @@ fn clearing_empties_the_book() {
 type Change = (bool, u8, u8);
 
 fn price(index: u8) -> Decimal {
-    Decimal::new(60_000_00 + i64::from(index), 2)
+    Decimal::new(6_000_000 + i64::from(index), 2)
 }
 
 fn as_levels(changes: &[Change], bid: bool) -> Vec<Level> {

@@ -121,7 +121,11 @@ impl OrderBooks {
                 })
             })
             .collect();
-        let index = unique.into_iter().enumerate().map(|(i, s)| (s, i)).collect();
+        let index = unique
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| (s, i))
+            .collect();
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (commands, receiver) = mpsc::unbounded_channel();
         // The lifecycle is subscribed before the streams, so that no loss of a
@@ -361,7 +365,7 @@ impl Feed {
                 // diffs of its replacement.
                 biased;
                 command = commands.recv() => match command {
-                    Some(Command::Resync(i)) => self.with(i, |sync, now| sync.resync(now)),
+                    Some(Command::Resync(i)) => self.with(i, BookSync::resync),
                     None | Some(Command::Shutdown) => break,
                 },
                 signal = lifecycle.next(), if lifecycle_open => match signal {

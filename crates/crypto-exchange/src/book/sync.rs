@@ -68,8 +68,12 @@ enum Slot {
 #[derive(Debug)]
 enum Check {
     Off,
-    Due { at: Instant },
-    InFlight { request: u64 },
+    Due {
+        at: Instant,
+    },
+    InFlight {
+        request: u64,
+    },
     /// A snapshot ahead of the book: compared when the book reaches it.
     Held(DepthSnapshot),
 }

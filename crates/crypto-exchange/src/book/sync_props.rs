@@ -17,6 +17,9 @@ use super::test_util::diff;
 use crate::domain::rest::DepthSnapshot;
 use crate::domain::{DepthUpdate, Level};
 
+/// One true diff: how many update ids it spans, and its (bid?, price, quantity) changes.
+type Step = (u64, Vec<(bool, u8, u8)>);
+
 /// Diffs kept back for the final, well-behaved phase.
 const TAIL: usize = 12;
 
@@ -53,7 +56,7 @@ struct Truth {
 }
 
 impl Truth {
-    fn new(steps: &[(u64, Vec<(bool, u8, u8)>)]) -> Self {
+    fn new(steps: &[Step]) -> Self {
         let mut book = OrderBook::new();
         let mut books = vec![book.clone()];
         let mut diffs = Vec::new();
@@ -155,7 +158,11 @@ impl World {
     fn check(&self) -> Result<(), TestCaseError> {
         if let Ok(book) = self.h.sync.book() {
             let truth = self.truth.book_at(book.update_id());
-            prop_assert!(truth.is_some(), "live at {} which is no boundary", book.update_id());
+            prop_assert!(
+                truth.is_some(),
+                "live at {} which is no boundary",
+                book.update_id()
+            );
             prop_assert_eq!(Some(book), truth);
         }
         Ok(())

@@ -8,8 +8,8 @@ use super::event::{BookEvent, BookState, ResyncReason, SnapshotError};
 use super::order_book::{Malformed, Side};
 use super::sync::{Action, BookSync};
 use super::test_util::{diff, snapshot, symbol};
-use crate::domain::rest::DepthSnapshot;
 use crate::domain::DepthUpdate;
+use crate::domain::rest::DepthSnapshot;
 
 /// A machine, its fake clock, and what it asked for.
 pub(super) struct Harness {
@@ -166,7 +166,10 @@ fn too_old_snapshots_are_bounded_and_never_spin() {
     }
     // Snapshots never come faster than the backoff allows.
     let gaps: Vec<Duration> = fetched_at.windows(2).map(|w| w[1] - w[0]).collect();
-    assert!(gaps.iter().all(|g| *g >= Duration::from_millis(250)), "{gaps:?}");
+    assert!(
+        gaps.iter().all(|g| *g >= Duration::from_millis(250)),
+        "{gaps:?}"
+    );
     let events = h.events();
     let restarts = events
         .iter()
@@ -180,7 +183,10 @@ fn too_old_snapshots_are_bounded_and_never_spin() {
             )
         })
         .count();
-    assert!(restarts >= 2, "the buffer is dropped every 3 attempts: {events:?}");
+    assert!(
+        restarts >= 2,
+        "the buffer is dropped every 3 attempts: {events:?}"
+    );
     assert!(matches!(h.state(), BookState::Resyncing { .. }));
 }
 
@@ -202,12 +208,19 @@ fn a_gap_rebuilds_from_the_diff_after_it() {
     );
     let err = h.sync.book().unwrap_err();
     assert!(err.to_string().contains("gap"), "{err}");
-    assert_eq!(h.sync.buffered(), 1, "the diff after the gap starts the new buffer");
+    assert_eq!(
+        h.sync.buffered(),
+        1,
+        "the diff after the gap starts the new buffer"
+    );
     let request = h.fetch();
     h.snapshot(request, snapshot(106, &[("100", "6")], &[]));
     let book = h.sync.book().unwrap();
     assert_eq!(book.update_id(), 107);
-    assert_eq!(book.quantity(Side::Bid, "100".parse().unwrap()), Some("7".parse().unwrap()));
+    assert_eq!(
+        book.quantity(Side::Bid, "100".parse().unwrap()),
+        Some("7".parse().unwrap())
+    );
     assert_eq!(
         h.events(),
         [
@@ -234,7 +247,12 @@ fn a_gap_inside_the_buffer_starts_over_from_the_diff_after_it() {
     h.snapshot(request, snapshot(11, &[], &[]));
     assert!(matches!(
         h.state(),
-        BookState::Resyncing { reason: ResyncReason::Gap { expected: 12, got: 14 } }
+        BookState::Resyncing {
+            reason: ResyncReason::Gap {
+                expected: 12,
+                got: 14
+            }
+        }
     ));
     assert_eq!(h.sync.buffered(), 2);
     let request = h.fetch();
@@ -251,12 +269,20 @@ fn duplicates_and_stale_diffs_are_ignored_with_an_event() {
     h.diff(diff(50, 60, &[("100", "9")], &[]));
     assert_eq!(h.state(), &BookState::Live);
     let book = h.sync.book().unwrap();
-    assert_eq!(book.quantity(Side::Bid, "100".parse().unwrap()), Some("5".parse().unwrap()));
+    assert_eq!(
+        book.quantity(Side::Bid, "100".parse().unwrap()),
+        Some("5".parse().unwrap())
+    );
     let events = h.events();
     assert_eq!(events.len(), 2);
     assert!(matches!(
         events[0],
-        BookEvent::StaleDiff { first_update_id: 102, final_update_id: 103, update_id: 103, .. }
+        BookEvent::StaleDiff {
+            first_update_id: 102,
+            final_update_id: 103,
+            update_id: 103,
+            ..
+        }
     ));
     assert!(h.fetches().is_empty(), "no resync");
 }
@@ -294,7 +320,9 @@ fn a_negative_quantity_resyncs() {
     h.diff(diff(102, 102, &[("100", "-1")], &[]));
     assert!(matches!(
         h.state(),
-        BookState::Resyncing { reason: ResyncReason::Malformed(Malformed::NegativeQuantity { .. }) }
+        BookState::Resyncing {
+            reason: ResyncReason::Malformed(Malformed::NegativeQuantity { .. })
+        }
     ));
 }
 
@@ -317,7 +345,10 @@ fn the_buffer_is_bounded() {
         }
     );
     assert_eq!(h.sync.buffered(), 1);
-    assert!(h.fetches().is_empty(), "the snapshot in flight is still awaited");
+    assert!(
+        h.fetches().is_empty(),
+        "the snapshot in flight is still awaited"
+    );
     h.snapshot(request, snapshot(13, &[], &[]));
     assert_eq!(h.sync.book().unwrap().update_id(), 13);
 }
@@ -329,8 +360,18 @@ fn an_unknown_symbol_is_found_without_a_diff_and_never_fetched_again() {
     h.advance(Duration::from_secs(5));
     let request = h.fetch();
     let message = "Invalid symbol. (code -1121)".to_owned();
-    h.fail(request, SnapshotError::UnknownSymbol { message: message.clone() });
-    assert_eq!(h.state(), &BookState::Unavailable { reason: message.clone() });
+    h.fail(
+        request,
+        SnapshotError::UnknownSymbol {
+            message: message.clone(),
+        },
+    );
+    assert_eq!(
+        h.state(),
+        &BookState::Unavailable {
+            reason: message.clone()
+        }
+    );
     assert_eq!(
         h.events(),
         [BookEvent::Unavailable {
@@ -382,7 +423,10 @@ fn transient_failures_back_off_and_honour_retry_after() {
     for _ in 0..4 {
         let request = h.fetch();
         h.fail(request, transient("status 502"));
-        let Some(BookEvent::SnapshotFailed { retry_in, error, .. }) = h.events().pop() else {
+        let Some(BookEvent::SnapshotFailed {
+            retry_in, error, ..
+        }) = h.events().pop()
+        else {
             panic!("no failure event");
         };
         assert_eq!(error, "status 502");
@@ -415,7 +459,12 @@ fn answers_to_abandoned_requests_are_ignored() {
     h.advance(Duration::from_secs(1));
     let new = h.fetch();
     h.snapshot(old, snapshot(10, &[], &[]));
-    h.fail(old, SnapshotError::UnknownSymbol { message: "late".into() });
+    h.fail(
+        old,
+        SnapshotError::UnknownSymbol {
+            message: "late".into(),
+        },
+    );
     h.snapshot(999, snapshot(10, &[], &[]));
     assert_eq!(h.state(), &BookState::Syncing);
     h.snapshot(new, snapshot(10, &[], &[]));
@@ -425,22 +474,31 @@ fn answers_to_abandoned_requests_are_ignored() {
 #[test]
 fn a_lost_connection_rebuilds_a_live_book_once() {
     let mut h = live();
-    h.sync.on_disconnected("connection 1 disconnected (reset)", h.now);
+    h.sync
+        .on_disconnected("connection 1 disconnected (reset)", h.now);
     assert!(matches!(
         h.state(),
         BookState::Resyncing { reason: ResyncReason::Disconnected { detail } } if detail.contains("reset")
     ));
     assert_eq!(h.events().len(), 1);
     // Further signals of the same outage (failed attempts) change nothing.
-    h.sync.on_disconnected("connection 1 disconnected (refused)", h.now);
+    h.sync
+        .on_disconnected("connection 1 disconnected (refused)", h.now);
     assert!(h.events().is_empty());
-    assert!(h.fetches().is_empty(), "no snapshot before the stream is back");
+    assert!(
+        h.fetches().is_empty(),
+        "no snapshot before the stream is back"
+    );
     h.diff(diff(150, 152, &[], &[]));
     let request = h.fetch();
     h.snapshot(request, snapshot(151, &[], &[]));
     assert!(matches!(
         h.events()[..],
-        [BookEvent::Resynced { reason: ResyncReason::Disconnected { .. }, update_id: 152, .. }]
+        [BookEvent::Resynced {
+            reason: ResyncReason::Disconnected { .. },
+            update_id: 152,
+            ..
+        }]
     ));
 }
 
