@@ -56,8 +56,12 @@ fn ask_price(i: i64) -> i64 {
 fn snapshot() -> DepthSnapshot {
     DepthSnapshot {
         last_update_id: 1,
-        bids: (0..LEVELS).map(|i| level(bid_price(i), 100_000_000)).collect(),
-        asks: (0..LEVELS).map(|i| level(ask_price(i), 100_000_000)).collect(),
+        bids: (0..LEVELS)
+            .map(|i| level(bid_price(i), 100_000_000))
+            .collect(),
+        asks: (0..LEVELS)
+            .map(|i| level(ask_price(i), 100_000_000))
+            .collect(),
     }
 }
 
@@ -134,8 +138,7 @@ fn bench_apply(c: &mut Criterion) {
         let mut diffs = diffs(k, index);
         check(&diffs);
         group.throughput(Throughput::Elements(changes(&diffs)));
-        let mut book =
-            OrderBook::from_snapshot(&snapshot()).unwrap_or_else(|e| panic!("{e}"));
+        let mut book = OrderBook::from_snapshot(&snapshot()).unwrap_or_else(|e| panic!("{e}"));
         let mut next = 2_u64;
         let mut turn = 0;
         group.bench_function(name, |b| {

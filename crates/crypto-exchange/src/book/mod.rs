@@ -41,9 +41,9 @@
 //! [`Client`]: crate::Client
 //! [`RestClient`]: crate::rest::RestClient
 
-mod check;
 mod config;
 mod event;
+mod handle;
 mod order_book;
 #[cfg(test)]
 mod order_book_tests;
@@ -60,6 +60,7 @@ pub(crate) mod test_util;
 
 pub use config::BookConfig;
 pub use event::{BookEvent, BookState, NotLive, ResyncReason, SnapshotError};
+pub use handle::{BestBidAsk, BookEvents, BookHandle, BookLevels};
 pub use order_book::{Applied, Levels, Malformed, OrderBook, Side};
-pub use rt::{BestBidAsk, BookEvents, BookHandle, BookLevels, OrderBooks};
+pub use rt::OrderBooks;
 pub use sync::{Action, BookSync};

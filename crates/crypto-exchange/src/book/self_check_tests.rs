@@ -6,8 +6,7 @@ use std::time::Duration;
 use super::config::BookConfig;
 use super::event::{BookEvent, BookState, ResyncReason, SnapshotError};
 use super::order_book::Side;
-use super::sync_tests::Harness;
-use super::test_util::{diff, snapshot};
+use super::test_util::{Harness, diff, snapshot};
 
 /// A live book at update 10 checking itself every 10 s: bids 100 × 1, 99 × 2;
 /// asks 101 × 1.

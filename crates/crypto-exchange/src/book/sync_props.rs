@@ -12,8 +12,7 @@ use rust_decimal::Decimal;
 use super::config::BookConfig;
 use super::event::SnapshotError;
 use super::order_book::{OrderBook, Side};
-use super::sync_tests::Harness;
-use super::test_util::diff;
+use super::test_util::{Harness, diff};
 use crate::domain::rest::DepthSnapshot;
 use crate::domain::{DepthUpdate, Level};
 

@@ -1,86 +1,12 @@
 //! [`BookSync`] with hand-made diffs and snapshots on a fake clock: each rule of
 //! the procedure and each kind of bad input.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::config::BookConfig;
 use super::event::{BookEvent, BookState, ResyncReason, SnapshotError};
 use super::order_book::{Malformed, Side};
-use super::sync::{Action, BookSync};
-use super::test_util::{diff, snapshot, symbol};
-use crate::domain::DepthUpdate;
-use crate::domain::rest::DepthSnapshot;
-
-/// A machine, its fake clock, and what it asked for.
-pub(super) struct Harness {
-    pub(super) sync: BookSync,
-    pub(super) now: Instant,
-}
-
-impl Harness {
-    pub(super) fn new(config: BookConfig) -> Self {
-        let now = Instant::now();
-        Harness {
-            sync: BookSync::new(symbol(), config, now),
-            now,
-        }
-    }
-
-    pub(super) fn diff(&mut self, d: DepthUpdate) {
-        self.sync.on_diff(d, self.now);
-    }
-
-    /// The requests asked for since the last call.
-    pub(super) fn fetches(&mut self) -> Vec<u64> {
-        let mut out = Vec::new();
-        while let Some(Action::FetchSnapshot { request, .. }) = self.sync.poll_action() {
-            out.push(request);
-        }
-        out
-    }
-
-    /// The one request asked for since the last call.
-    pub(super) fn fetch(&mut self) -> u64 {
-        let fetches = self.fetches();
-        assert_eq!(fetches.len(), 1, "expected one fetch, got {fetches:?}");
-        fetches[0]
-    }
-
-    pub(super) fn events(&mut self) -> Vec<BookEvent> {
-        std::iter::from_fn(|| self.sync.poll_event()).collect()
-    }
-
-    pub(super) fn snapshot(&mut self, request: u64, s: DepthSnapshot) {
-        self.sync.on_snapshot(request, s, self.now);
-    }
-
-    pub(super) fn fail(&mut self, request: u64, error: SnapshotError) {
-        self.sync.on_snapshot_failed(request, error, self.now);
-    }
-
-    /// Moves the clock forward, handling every timeout on the way (bounded, so a
-    /// machine that keeps asking for `now` fails the test instead of hanging).
-    pub(super) fn advance(&mut self, by: Duration) {
-        let end = self.now + by;
-        for _ in 0..1000 {
-            match self.sync.poll_timeout() {
-                Some(at) if at <= end => {
-                    self.now = self.now.max(at);
-                    self.sync.handle_timeout(self.now);
-                }
-                _ => {
-                    self.now = end;
-                    return;
-                }
-            }
-        }
-        panic!("the machine keeps asking for timeouts");
-    }
-
-    pub(super) fn state(&self) -> &BookState {
-        self.sync.state()
-    }
-}
+use super::test_util::{Harness, diff, snapshot, symbol};
 
 fn transient(message: &str) -> SnapshotError {
     SnapshotError::Transient {

@@ -27,15 +27,18 @@
 //! exactly into the first diff, which is what the apply rule (`U > bookId + 1`
 //! is a gap) accepts everywhere else; the only difference is one snapshot less.
 
+mod check;
+
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::check::{self, Verdict};
 use super::config::BookConfig;
 use super::event::{BookEvent, BookState, NotLive, ResyncReason, SnapshotError};
 use super::order_book::{Applied, OrderBook};
 use crate::domain::rest::DepthSnapshot;
 use crate::domain::{DepthUpdate, Symbol};
+
+use self::check::Check;
 
 /// Something the machine needs done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,20 +64,6 @@ enum Slot {
     /// A failed or too-old snapshot: ask again at `at`.
     RetryAt { at: Instant },
     /// Fetched before any diff was buffered: checked against the first one.
-    Held(DepthSnapshot),
-}
-
-/// The self-check of a live book.
-#[derive(Debug)]
-enum Check {
-    Off,
-    Due {
-        at: Instant,
-    },
-    InFlight {
-        request: u64,
-    },
-    /// A snapshot ahead of the book: compared when the book reaches it.
     Held(DepthSnapshot),
 }
 
@@ -442,84 +431,6 @@ impl BookSync {
             reason: reason.clone(),
         };
         self.event(|symbol| BookEvent::Unavailable { symbol, reason });
-    }
-
-    fn after_applied(&mut self, diff: &DepthUpdate, now: Instant) {
-        let Check::Held(snapshot) = &self.check else {
-            return;
-        };
-        let target = snapshot.last_update_id;
-        let update_id = self.book.update_id();
-        if update_id < target {
-            return;
-        }
-        let crossing = (update_id > target).then_some(diff);
-        let limit = usize::try_from(self.config.self_check_limit).unwrap_or(usize::MAX);
-        let verdict = check::compare(&self.book, snapshot, limit, crossing);
-        self.judge(verdict, target, now);
-    }
-
-    fn self_check_arrived(&mut self, snapshot: DepthSnapshot, now: Instant) {
-        if !self.state.is_live() {
-            return;
-        }
-        let target = snapshot.last_update_id;
-        let update_id = self.book.update_id();
-        if update_id < target {
-            self.check = Check::Held(snapshot);
-        } else if update_id == target {
-            let limit = usize::try_from(self.config.self_check_limit).unwrap_or(usize::MAX);
-            let verdict = check::compare(&self.book, &snapshot, limit, None);
-            self.judge(verdict, target, now);
-        } else {
-            self.schedule_check(now);
-            self.event(|symbol| BookEvent::SelfCheckSkipped {
-                symbol,
-                snapshot_update_id: target,
-                update_id,
-            });
-        }
-    }
-
-    fn judge(&mut self, verdict: Verdict, update_id: u64, now: Instant) {
-        match verdict {
-            Verdict::Match(levels) => {
-                self.schedule_check(now);
-                self.event(|symbol| BookEvent::SelfChecked {
-                    symbol,
-                    update_id,
-                    levels,
-                });
-            }
-            Verdict::Mismatch {
-                side,
-                price,
-                local,
-                remote,
-            } => {
-                self.event(|symbol| BookEvent::SelfCheckMismatch {
-                    symbol,
-                    update_id,
-                    side,
-                    price,
-                    local,
-                    remote,
-                });
-                let reason = ResyncReason::SelfCheckMismatch {
-                    update_id,
-                    side,
-                    price,
-                };
-                self.restart(reason, now);
-            }
-        }
-    }
-
-    fn schedule_check(&mut self, now: Instant) {
-        self.check = match self.config.self_check {
-            Some(every) => Check::Due { at: now + every },
-            None => Check::Off,
-        };
     }
 
     fn fetch(&mut self) {

@@ -1,5 +1,5 @@
-//! The self-check's comparison: a live book against a REST snapshot taken at an
-//! update id the book has just reached.
+//! The optional self-check of a live book: every `self_check`, a snapshot is
+//! fetched and compared with the book at the snapshot's update id.
 //!
 //! The book moves by whole diffs, so it is seldom at exactly the snapshot's
 //! `lastUpdateId` (L): the diff that takes it past L may also carry changes made
@@ -7,15 +7,33 @@
 //! level has not changed between L and the book's id, so it must equal the
 //! snapshot's. When the diff ends at L exactly, nothing is left out.
 
+use std::time::Instant;
+
 use rust_decimal::Decimal;
 
-use super::order_book::{OrderBook, Side};
+use super::BookSync;
+use crate::book::event::{BookEvent, ResyncReason};
+use crate::book::order_book::{OrderBook, Side};
 use crate::domain::rest::DepthSnapshot;
 use crate::domain::{DepthUpdate, Level};
 
+/// The self-check of a live book.
+#[derive(Debug)]
+pub(super) enum Check {
+    Off,
+    Due {
+        at: Instant,
+    },
+    InFlight {
+        request: u64,
+    },
+    /// A snapshot ahead of the book: compared when the book reaches it.
+    Held(DepthSnapshot),
+}
+
 /// What the comparison found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Verdict {
+enum Verdict {
     /// Equal; this many levels compared.
     Match(usize),
     /// The first difference.
@@ -29,7 +47,7 @@ pub(super) enum Verdict {
 
 /// Compares `book` with `snapshot` (fetched with `limit` levels per side) over
 /// the price range the snapshot covers, leaving out the levels `crossing` touched.
-pub(super) fn compare(
+fn compare(
     book: &OrderBook,
     snapshot: &DepthSnapshot,
     limit: usize,
@@ -90,6 +108,92 @@ fn better(side: Side, a: Option<Level>, b: Option<Level>) -> Decimal {
         },
         (Some(only), None) | (None, Some(only)) => only.price,
         (None, None) => Decimal::ZERO,
+    }
+}
+
+impl BookSync {
+    /// After a live diff: compares with a held snapshot once the book has
+    /// reached its update id.
+    pub(super) fn after_applied(&mut self, diff: &DepthUpdate, now: Instant) {
+        let Check::Held(snapshot) = &self.check else {
+            return;
+        };
+        let target = snapshot.last_update_id;
+        let update_id = self.book.update_id();
+        if update_id < target {
+            return;
+        }
+        let crossing = (update_id > target).then_some(diff);
+        let limit = usize::try_from(self.config.self_check_limit).unwrap_or(usize::MAX);
+        let verdict = compare(&self.book, snapshot, limit, crossing);
+        self.judge(verdict, target, now);
+    }
+
+    /// A self-check snapshot: compared now, held until the book reaches it, or
+    /// skipped when the book is already past it.
+    pub(super) fn self_check_arrived(&mut self, snapshot: DepthSnapshot, now: Instant) {
+        if !self.state.is_live() {
+            return;
+        }
+        let target = snapshot.last_update_id;
+        let update_id = self.book.update_id();
+        if update_id < target {
+            self.check = Check::Held(snapshot);
+        } else if update_id == target {
+            let limit = usize::try_from(self.config.self_check_limit).unwrap_or(usize::MAX);
+            let verdict = compare(&self.book, &snapshot, limit, None);
+            self.judge(verdict, target, now);
+        } else {
+            self.schedule_check(now);
+            self.event(|symbol| BookEvent::SelfCheckSkipped {
+                symbol,
+                snapshot_update_id: target,
+                update_id,
+            });
+        }
+    }
+
+    /// Reports a comparison; a difference rebuilds the book.
+    fn judge(&mut self, verdict: Verdict, update_id: u64, now: Instant) {
+        match verdict {
+            Verdict::Match(levels) => {
+                self.schedule_check(now);
+                self.event(|symbol| BookEvent::SelfChecked {
+                    symbol,
+                    update_id,
+                    levels,
+                });
+            }
+            Verdict::Mismatch {
+                side,
+                price,
+                local,
+                remote,
+            } => {
+                self.event(|symbol| BookEvent::SelfCheckMismatch {
+                    symbol,
+                    update_id,
+                    side,
+                    price,
+                    local,
+                    remote,
+                });
+                let reason = ResyncReason::SelfCheckMismatch {
+                    update_id,
+                    side,
+                    price,
+                };
+                self.restart(reason, now);
+            }
+        }
+    }
+
+    /// The next self-check, when one is configured.
+    pub(super) fn schedule_check(&mut self, now: Instant) {
+        self.check = match self.config.self_check {
+            Some(every) => Check::Due { at: now + every },
+            None => Check::Off,
+        };
     }
 }
 
