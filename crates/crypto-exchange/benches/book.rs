@@ -10,7 +10,7 @@
 //! - `apply/top_k<k>`: `OrderBook::apply_diff` with `k` changes near the top;
 //!   throughput is level changes, so criterion prints changes per second and the
 //!   time per diff divided by `k` is the time per change.
-//! - `apply/deep_k10`: ten changes spread over all 1000 levels.
+//! - `apply/deep_k10`: ten changes deeper down (around levels 3, 202 and 401).
 //! - `sync/on_diff_top_k10`: the same diff through `BookSync::on_diff` (a live
 //!   machine: the state check and the self-check hook on top of the apply).
 //! - `read/top10`, `read/best`: reads of a 1000-level book.
