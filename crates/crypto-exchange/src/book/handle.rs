@@ -119,11 +119,11 @@ impl BookHandle {
         self.with_book(OrderBook::update_id)
     }
 
-    /// Waits until the book is live, at most `timeout`.
+    /// Waits until the book is live, at most `timeout`; returns its update id.
     ///
     /// # Errors
-    /// [`NotLive`] with the state when `timeout` passed first.
-    pub async fn wait_live(&self, timeout: Duration) -> Result<u64, NotLive> {
+    /// [`WaitTimeout`] when `timeout` passed first.
+    pub async fn wait_live(&self, timeout: Duration) -> Result<u64, WaitTimeout> {
         self.wait_until(0, timeout).await
     }
 
@@ -131,22 +131,45 @@ impl BookHandle {
     /// `timeout`; returns the update id reached.
     ///
     /// # Errors
-    /// [`NotLive`] with the state when `timeout` passed first.
-    pub async fn wait_until(&self, update_id: u64, timeout: Duration) -> Result<u64, NotLive> {
+    /// [`WaitTimeout`] when `timeout` passed first.
+    pub async fn wait_until(&self, update_id: u64, timeout: Duration) -> Result<u64, WaitTimeout> {
         let mut status = self.shared.status.subscribe();
         let reached = tokio::time::timeout(
             timeout,
             status.wait_for(|(state, id)| state.is_live() && *id >= update_id),
         )
         .await;
-        match reached {
-            Ok(Ok(seen)) => Ok(seen.1),
-            _ => Err(NotLive {
-                symbol: self.shared.symbol.clone(),
-                state: self.state(),
-            }),
+        if let Ok(Ok(seen)) = reached {
+            return Ok(seen.1);
         }
+        let (state, reached) = self.shared.status.borrow().clone();
+        Err(WaitTimeout {
+            symbol: self.shared.symbol.clone(),
+            wanted: update_id,
+            state,
+            reached,
+            timeout,
+        })
     }
+}
+
+/// A wait for a book that did not end in time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the {symbol} order book was not live at update {wanted} or later within {timeout:?}: \
+     it is {state}, at update {reached}"
+)]
+pub struct WaitTimeout {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// The update id waited for (0: any, live).
+    pub wanted: u64,
+    /// The book's state at the end of the wait.
+    pub state: BookState,
+    /// The live book's update id at the end of the wait (0 when not live).
+    pub reached: u64,
+    /// How long the wait was.
+    pub timeout: Duration,
 }
 
 /// Book events; a reader that falls far behind skips the oldest.

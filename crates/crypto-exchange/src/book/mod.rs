@@ -60,7 +60,7 @@ pub(crate) mod test_util;
 
 pub use config::BookConfig;
 pub use event::{BookEvent, BookState, NotLive, ResyncReason, SnapshotError};
-pub use handle::{BestBidAsk, BookEvents, BookHandle, BookLevels};
+pub use handle::{BestBidAsk, BookEvents, BookHandle, BookLevels, WaitTimeout};
 pub use order_book::{Applied, Levels, Malformed, OrderBook, Side};
 pub use rt::OrderBooks;
 pub use sync::{Action, BookSync};

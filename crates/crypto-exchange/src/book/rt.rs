@@ -321,7 +321,15 @@ impl Feed {
             self.in_flight.insert(task.id(), (i, request));
         }
         while let Some(event) = sync.poll_event() {
-            tracing::debug!(?event, "order book");
+            // What an operator must hear about (a book not live, or not coming)
+            // is a warning; the rest is routine.
+            match &event {
+                BookEvent::Resyncing { .. }
+                | BookEvent::Unavailable { .. }
+                | BookEvent::SelfCheckMismatch { .. }
+                | BookEvent::SnapshotFailed { .. } => tracing::warn!(?event, "order book"),
+                _ => tracing::debug!(?event, "order book"),
+            }
             let _ = self.events.send(event);
         }
         self.deadlines[i] = sync.poll_timeout();
