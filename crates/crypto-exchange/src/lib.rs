@@ -46,11 +46,13 @@
 //! The `crypto-exchange` binary wraps the same client: `crypto-exchange stream`,
 //! `crypto-exchange demo` (on an embedded simulator) and `crypto-exchange sim`.
 
+pub mod book;
 pub mod client;
 pub mod domain;
 mod error;
 pub mod rest;
 
+pub use book::{BookEvent, BookHandle, BookState, OrderBook, OrderBooks};
 pub use circuit_breaker::{BreakerConfig, BreakerSnapshot, State as BreakerState};
 pub use client::{
     Client, ClientConfig, ClientStats, Lifecycle, Lifecycles, RotationConfig, Source, StreamEvent,
