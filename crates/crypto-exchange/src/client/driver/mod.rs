@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use circuit_breaker::{Admission, BreakerEvent, Outcome, Permit, SharedBreaker};
+use futures_util::FutureExt;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use reconnect::rt::ReconnectDriver;
@@ -528,13 +529,19 @@ where
         }
         let streams = self.routes.streams().to_vec();
         self.send_requests(&mut connection, true, &streams);
-        let mut rotate_at = self.rotation_deadline();
+        // One rotation timer for the connection's life, reset when it rotates:
+        // creating a timer per loop turn costs a timer-wheel insert per event.
+        let rotation_timer = tokio::time::sleep_until(self.rotation_deadline());
+        tokio::pin!(rotation_timer);
         let mut checkpoint = tokio::time::interval(CHECKPOINT_EVERY);
         checkpoint.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if let Some(reason) = self.rotate_requested.take() {
                 match self.rotate(&mut connection, reason).await {
-                    rotation::Outcome::Rotated => rotate_at = self.rotation_deadline(),
+                    rotation::Outcome::Rotated => {
+                        let at = self.rotation_deadline();
+                        rotation_timer.as_mut().reset(at);
+                    }
                     rotation::Outcome::Shutdown => {
                         self.cancel_permit();
                         let _ = connection.close(1000, "client shutdown").await;
@@ -546,7 +553,7 @@ where
                     }
                     rotation::Outcome::Failed => {
                         // Keep the old connection; try again a little later.
-                        rotate_at = Instant::now() + Duration::from_secs(30);
+                        rotation_timer.as_mut().reset(Instant::now() + Duration::from_secs(30));
                     }
                 }
             }
@@ -557,7 +564,7 @@ where
             let flush_every = self.flush_every();
             tokio::select! {
                 event = connection.next() => {
-                    if let Some(cause) = self.on_event(event, &mut connection) {
+                    if let Some(cause) = self.on_events(event, &mut connection) {
                         self.settle_permit(Outcome::Failure);
                         return Ended::Lost(cause);
                     }
@@ -572,11 +579,35 @@ where
                 },
                 () = policy.timer() => {}
                 Some((id, msg)) = self.backfill_rx.recv() => self.on_backfill(id, msg),
-                () = tokio::time::sleep_until(rotate_at) => self.rotate_requested = Some("lifetime"),
+                () = &mut rotation_timer => {
+                    self.rotate_requested = Some("lifetime");
+                    // Not again until the rotation resets it.
+                    rotation_timer.as_mut().reset(Instant::now() + Duration::from_secs(24 * 3600));
+                }
                 () = tokio::time::sleep(flush_every), if unsent => {}
                 _ = checkpoint.tick(), if self.preserved.is_some() => self.checkpoint(),
             }
         }
+    }
+
+    /// Handles an event and then, without going back through `select!`, every
+    /// further event the connection already has (up to a bound, so commands and
+    /// timers still get their turn): a busy stream costs one wake-up per burst,
+    /// not per event.
+    fn on_events(&mut self, first: WsEvent, connection: &mut Connection) -> Option<Cause> {
+        const BURST: usize = 256;
+        if let Some(cause) = self.on_event(first, connection) {
+            return Some(cause);
+        }
+        for _ in 0..BURST {
+            let Some(event) = connection.next().now_or_never() else {
+                break;
+            };
+            if let Some(cause) = self.on_event(event, connection) {
+                return Some(cause);
+            }
+        }
+        None
     }
 
     /// When the current connection should be replaced: `rotation.after` minus a
