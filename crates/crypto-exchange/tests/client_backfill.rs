@@ -166,3 +166,60 @@ async fn ids_older_than_the_exchange_keeps_become_an_explicit_gap() -> Result<()
     sim.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latest_values_are_refreshed_from_rest_after_a_reconnect() -> Result<()> {
+    let sim = sim_with(|_| {}).await?;
+    let client = client_for(&sim, |_| {})?;
+    let mut lifecycle = client.lifecycle();
+    let streams = [
+        "btcusdt@ticker",
+        "btcusdt@miniTicker",
+        "btcusdt@ticker_1h",
+        "btcusdt@bookTicker",
+        "btcusdt@kline_1m",
+        "btcusdt@avgPrice",
+    ];
+    let mut sub = client.subscribe(streams)?;
+    wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::Subscribed { .. })
+    })
+    .await?;
+    // No refresh on the first connection: everything is live.
+    let mut live = std::collections::HashSet::new();
+    while live.len() < streams.len() {
+        if let Some(Update::Event(event)) = timeout(WAIT, sub.next()).await? {
+            ensure!(event.source == Source::Live, "{event:?}");
+            live.insert(event.stream.to_string());
+        }
+    }
+    sim.drop_connections(DropKind::Reset);
+    wait_for(&mut lifecycle, |l| {
+        matches!(l, Lifecycle::Subscribed { .. })
+    })
+    .await?;
+    let mut refreshed = std::collections::HashSet::new();
+    while refreshed.len() < streams.len() {
+        if let Some(Update::Event(event)) = timeout(WAIT, sub.next()).await?
+            && event.source == Source::Refresh
+        {
+            if let Event::BookTicker(book) = &event.event {
+                ensure!(book.best_bid_price < book.best_ask_price, "{book:?}");
+            }
+            refreshed.insert(event.stream.to_string());
+        }
+    }
+    // The driver counts a value right after handing it over: allow it that moment.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while client.stats().refreshed_values < 6 {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            client.stats()
+        );
+        tokio::task::yield_now().await;
+    }
+    client.shutdown().await;
+    sim.shutdown().await;
+    Ok(())
+}

@@ -15,6 +15,8 @@ pub enum Source {
     Live,
     /// Recovered from REST after a gap in the stream's ids.
     Backfill,
+    /// A latest value fetched from REST after a reconnect (tickers, book tickers, klines).
+    Refresh,
 }
 
 /// One event on one stream, as delivered to subscribers.

@@ -20,6 +20,7 @@ mod live;
 mod pool;
 #[cfg(test)]
 mod pool_tests;
+mod refresh;
 mod stats;
 #[cfg(test)]
 mod test_support;
@@ -117,6 +118,7 @@ impl Client {
                     parts,
                     LiveDecoder::new,
                     Some(trades::TradeBackfill::new(rest.clone())),
+                    Some(refresh::LatestRefresh::new(rest.clone())),
                 )),
                 rest,
                 lifecycle,

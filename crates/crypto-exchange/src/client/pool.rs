@@ -21,8 +21,8 @@ use tokio::sync::{broadcast, mpsc};
 use ws_transport::{Connector, WsUrl};
 
 use super::config::ClientConfig;
-use super::driver::decode::Backfill;
 use super::driver::decode::Decode;
+use super::driver::decode::{Backfill, Refresh};
 use super::driver::routes::Routes;
 use super::driver::routes::SinkId;
 use super::driver::{Command, Delivery, Driver, DriverSpec, SlotState};
@@ -60,6 +60,7 @@ pub(crate) struct Pool<C, D: Decode> {
     parts: PoolParts<C>,
     make_decoder: fn() -> D,
     backfill: Option<Arc<dyn Backfill<D::Stream, D::Event>>>,
+    refresh: Option<Arc<dyn Refresh<D::Stream, D::Event>>>,
     slots: Vec<Slot<D::Stream, D::Event>>,
     streams: HashMap<D::Stream, Assignment>,
     next_slot: ConnectionId,
@@ -88,11 +89,13 @@ where
         parts: PoolParts<C>,
         make_decoder: fn() -> D,
         backfill: Option<Arc<dyn Backfill<D::Stream, D::Event>>>,
+        refresh: Option<Arc<dyn Refresh<D::Stream, D::Event>>>,
     ) -> Self {
         Pool {
             parts,
             make_decoder,
             backfill,
+            refresh,
             slots: Vec::new(),
             streams: HashMap::new(),
             next_slot: 0,
@@ -259,6 +262,7 @@ where
         let parts = self.parts.clone();
         let make_decoder = self.make_decoder;
         let backfill = self.backfill.clone();
+        let refresh = self.refresh.clone();
         let factory =
             move |context: recovery::rt::ChildContext,
                   state: Preserved<SlotState<D::Stream, D::Event>>| {
@@ -277,6 +281,7 @@ where
                     seed: u64::from(nanos) ^ id.rotate_left(32) ^ u64::from(context.incarnation()),
                     breaker: parts.breakers.get_or_insert(&endpoint_key(&parts.url)),
                     backfill: backfill.clone(),
+                    refresh: refresh.clone(),
                 };
                 async move {
                     Driver::resume(spec, state).await.run().await;

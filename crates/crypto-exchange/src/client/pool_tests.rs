@@ -54,7 +54,7 @@ impl Harness {
             )?),
         };
         Ok(Harness {
-            pool: Pool::new(parts, LiveDecoder::new, None),
+            pool: Pool::new(parts, LiveDecoder::new, None, None),
             connector,
             acceptor,
             lifecycle,

@@ -35,6 +35,8 @@ pub struct ClientStats {
     pub backfilled_events: u64,
     /// Ids that could not be recovered (reported as `Gap`).
     pub lost_ids: u64,
+    /// Latest values refreshed from REST after reconnects (`source: refresh`).
+    pub refreshed_values: u64,
     /// Streams per connection slot.
     pub streams_per_connection: BTreeMap<u64, usize>,
 }
@@ -53,6 +55,7 @@ pub(crate) struct Counters {
     lagged: AtomicU64,
     backfilled: AtomicU64,
     lost: AtomicU64,
+    refreshed: AtomicU64,
     streams: Mutex<BTreeMap<u64, usize>>,
     last_log: Mutex<Option<Instant>>,
 }
@@ -105,6 +108,10 @@ impl Counters {
         self.backfilled.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn refreshed(&self) {
+        self.refreshed.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn gap(&self, ids: u64) {
         self.lost.fetch_add(ids, Ordering::Relaxed);
     }
@@ -151,6 +158,7 @@ impl Counters {
             lagged_events: self.lagged.load(Ordering::Relaxed),
             backfilled_events: self.backfilled.load(Ordering::Relaxed),
             lost_ids: self.lost.load(Ordering::Relaxed),
+            refreshed_values: self.refreshed.load(Ordering::Relaxed),
             streams_per_connection: self
                 .streams
                 .lock()

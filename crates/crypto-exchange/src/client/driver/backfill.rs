@@ -13,6 +13,9 @@ use super::decode::{BackfillMsg, Decode, Span};
 use super::routes::{Delivered, Offered};
 use super::{Delivery, Driver};
 
+/// The tag of refresh messages (backfills are numbered from 1).
+const REFRESH: u64 = 0;
+
 /// The backfills in flight, by stream: an id per backfill, so that a stale
 /// backfill's late messages cannot release a newer one's held events.
 #[derive(Debug)]
@@ -93,9 +96,40 @@ where
         });
     }
 
+    /// After a reconnect: fetches the current value of every latest-value stream.
+    pub(super) fn refresh_latest(&self) {
+        let Some(refresh) = self.spec.refresh.clone() else {
+            return;
+        };
+        for stream in self.routes.streams() {
+            if refresh.supports(stream) {
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                refresh.start(stream.clone(), tx);
+                let out = self.backfill_tx.clone();
+                tokio::spawn(async move {
+                    while let Some(msg) = rx.recv().await {
+                        if out.send((REFRESH, msg)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+    }
+
     /// Handles a batch of backfilled events, or the end of a backfill.
     pub(super) fn on_backfill(&mut self, id: u64, msg: BackfillMsg<D::Stream, D::Event>) {
         let stream = msg.stream;
+        if id == REFRESH {
+            // A refreshed latest value: no stream position, never a duplicate.
+            for (_, event) in msg.events {
+                if let Delivered::To(_) = self.routes.deliver(&stream, None, Delivery::Event(event))
+                {
+                    self.spec.counters.refreshed();
+                }
+            }
+            return;
+        }
         let is_current = self
             .inflight
             .current

@@ -114,3 +114,14 @@ pub(crate) trait Backfill<S, E>: Send + Sync {
         out: tokio::sync::mpsc::UnboundedSender<BackfillMsg<S, E>>,
     );
 }
+
+/// Refreshes latest-value streams (tickers, book tickers, klines) from REST after
+/// a reconnect.
+pub(crate) trait Refresh<S, E>: Send + Sync {
+    /// Whether `stream` has a REST source for its current value.
+    fn supports(&self, stream: &S) -> bool;
+
+    /// Fetches the current value in the background and sends it (one message,
+    /// `done`) to `out`; a failure is logged and sends nothing.
+    fn start(&self, stream: S, out: tokio::sync::mpsc::UnboundedSender<BackfillMsg<S, E>>);
+}

@@ -32,7 +32,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 use ws_transport::{Connection, Connector, Event as WsEvent, WsUrl};
 
-use self::decode::{Backfill, BackfillMsg, Decode, Incoming};
+use self::decode::{Backfill, BackfillMsg, Decode, Incoming, Refresh};
 use self::requests::{Pending, Requests};
 use self::routes::{Routes, SinkId};
 use super::config::ClientConfig;
@@ -121,6 +121,8 @@ pub(crate) struct DriverSpec<C, D: Decode> {
     pub(crate) breaker: SharedBreaker,
     /// Recovers missed ids of trade streams from REST; `None` reports them as gaps.
     pub(crate) backfill: Option<Arc<dyn Backfill<D::Stream, D::Event>>>,
+    /// Refreshes latest-value streams from REST after a reconnect; `None` does not.
+    pub(crate) refresh: Option<Arc<dyn Refresh<D::Stream, D::Event>>>,
 }
 
 /// Why serving a connection stopped.
@@ -165,6 +167,9 @@ pub(crate) struct Driver<C, D: Decode> {
     rotate_requested: Option<&'static str>,
     /// The breaker's permit for the current connection, until it proves itself.
     pending_permit: Option<Permit>,
+    /// Whether a connection of this slot was ever fully subscribed: the next full
+    /// subscription is then a reconnect, and latest values are refreshed.
+    was_subscribed: bool,
 }
 
 impl<C, D> Driver<C, D>
@@ -189,6 +194,7 @@ where
             requests: Requests::default(),
             rotate_requested: None,
             pending_permit: None,
+            was_subscribed: false,
         }
     }
 
@@ -553,7 +559,9 @@ where
                     }
                     rotation::Outcome::Failed => {
                         // Keep the old connection; try again a little later.
-                        rotation_timer.as_mut().reset(Instant::now() + Duration::from_secs(30));
+                        rotation_timer
+                            .as_mut()
+                            .reset(Instant::now() + Duration::from_secs(30));
                     }
                 }
             }
@@ -675,6 +683,9 @@ where
                 }
                 if self.requests.outstanding() == 0 && self.routes.all_confirmed() {
                     self.settle_permit(Outcome::Success);
+                    if std::mem::replace(&mut self.was_subscribed, true) {
+                        self.refresh_latest();
+                    }
                     self.emit(Lifecycle::Subscribed {
                         connection: self.spec.id,
                         streams: self.routes.len(),
