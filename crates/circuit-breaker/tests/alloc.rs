@@ -29,12 +29,20 @@ fn t0() -> Instant {
     Instant::now()
 }
 
-/// Heap operations (allocations and reallocations) made by `f`.
-fn heap_ops(f: impl FnOnce()) -> usize {
-    let region = Region::new(GLOBAL);
-    f();
-    let stats = region.change();
-    stats.allocations + stats.reallocations
+/// Heap operations (allocations and reallocations) made while `f` runs, the
+/// fewest over three runs: the counter is process-wide, so another thread (the
+/// test harness, under load) can allocate during one run, while an allocation on
+/// the measured path shows up in every run.
+fn heap_ops(mut f: impl FnMut()) -> usize {
+    (0..3)
+        .map(|_| {
+            let region = Region::new(GLOBAL);
+            f();
+            let stats = region.change();
+            stats.allocations + stats.reallocations
+        })
+        .min()
+        .unwrap_or(0)
 }
 
 fn call(breaker: &mut Breaker, outcome: Outcome, now: Instant) {
@@ -94,7 +102,8 @@ fn hot_paths_and_transitions_allocate_nothing() {
             black_box(breaker.admit(ms(i % 29_000)).is_allowed());
         }
     });
-    assert_eq!(breaker.snapshot().totals.rejected, u64::from(ROUNDS));
+    // `heap_ops` runs the loop three times.
+    assert_eq!(breaker.snapshot().totals.rejected, 3 * u64::from(ROUNDS));
     assert_eq!(ops, 0, "rejection allocated");
 
     // Transitions: trip, half-open, probe, re-open or close, over and over,

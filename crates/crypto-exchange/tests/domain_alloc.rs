@@ -30,13 +30,20 @@ const ROUNDS: usize = 1_000;
 fn allocations(decoder: &Decoder, text: &str) -> Result<usize> {
     // Warm-up: lazily initialised statics, if any, allocate here.
     ensure!(matches!(decoder.decode(text)?, Frame::Event { .. }));
-    let region = Region::new(GLOBAL);
-    for _ in 0..ROUNDS {
-        let frame = decoder.decode(text)?;
-        std::hint::black_box(&frame);
+    // The fewest over three runs: the counter is process-wide, so another thread
+    // (the test harness, under load) can allocate during one run, while an
+    // allocation on the decode path shows up in every run.
+    let mut fewest = usize::MAX;
+    for _ in 0..3 {
+        let region = Region::new(GLOBAL);
+        for _ in 0..ROUNDS {
+            let frame = decoder.decode(text)?;
+            std::hint::black_box(&frame);
+        }
+        let stats = region.change();
+        fewest = fewest.min(stats.allocations + stats.reallocations);
     }
-    let stats = region.change();
-    Ok(stats.allocations + stats.reallocations)
+    Ok(fewest)
 }
 
 fn cases(stream: &str, payload: &str) -> Result<[(Decoder, String); 2]> {
