@@ -1,16 +1,27 @@
-//! Graceful degradation: connection states, endpoint failover, polling.
-//!
-//! `fallback` will hold a connection-state machine (healthy, degraded,
-//! unstable, failing, failed, recovering, fallback), an endpoint set scored
-//! by health with fail-over and fail-back hysteresis, a plan for degrading
-//! from WebSocket streams to REST polling, and a last-known-value cache that
-//! marks values stale by their expected interval.
-//!
-//! ## Design
-//!
-//! The core is sans-IO and depends on no other workspace crate.
-//!
-//! ## Status
-//!
-//! Not built yet: this crate arrives with the degradation work (issue 7).
-//! Nothing is exported today.
+//! Graceful degradation (placeholder docs, rewritten below).
+#![doc(test(attr(deny(warnings))))]
+
+mod cache;
+mod config;
+mod connection;
+mod degrade;
+mod endpoint;
+mod error;
+mod planner;
+
+pub use cache::{Cached, LastValues, Source};
+pub use config::{CacheConfig, ConnectionConfig, EndpointConfig, MAX_DURATION, PollBudget};
+pub use connection::{
+    ConnState, ConnectionMachine, ConnectionSnapshot, ErrorClass, Feed, Link, Reason, Signal,
+    Transition,
+};
+pub use degrade::{
+    DegradationPlan, PlanEvent, PlanSnapshot, Polling, RestAvailability, ServiceLevel,
+    StreamStatus, WsAvailability,
+};
+pub use endpoint::{
+    BreakerState, EndpointEvent, EndpointHealth, EndpointSet, EndpointSnapshot, EndpointStatus,
+    FailoverCause, SelectReason, Selection,
+};
+pub use error::Error;
+pub use planner::{MAX_POLL_WEIGHT, PollAssignment, PollPlan, PollPlanner, PollRequest};
