@@ -9,6 +9,9 @@ mod endpoint;
 mod error;
 mod planner;
 
+#[cfg(feature = "tokio")]
+pub mod rt;
+
 pub use cache::{Cached, LastValues, Source};
 pub use config::{CacheConfig, ConnectionConfig, EndpointConfig, MAX_DURATION, PollBudget};
 pub use connection::{
