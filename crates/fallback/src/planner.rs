@@ -155,7 +155,8 @@ impl<K: Eq + Hash> PollPlan<K> {
     }
 
     /// The most weight any one window can see if every stream's polls line
-    /// up as badly as they can: `Σ weight × ⌈window / interval⌉`. Above the
+    /// up as badly as they can: `Σ weight × ⌈window / interval⌉` over the
+    /// streams polled at all. Above the
     /// average by at most one poll per stream; spreading first polls over
     /// the interval keeps real windows near the average.
     #[must_use]
@@ -163,6 +164,7 @@ impl<K: Eq + Hash> PollPlan<K> {
         let window = self.window.as_nanos();
         self.assignments
             .iter()
+            .filter(|a| a.interval != Duration::MAX)
             .map(|a| {
                 let polls = window.div_ceil(a.interval.as_nanos().max(1));
                 u64::try_from(u128::from(a.weight) * polls).unwrap_or(u64::MAX)
