@@ -148,9 +148,7 @@ impl<K: Clone + Eq + Hash + fmt::Debug, V> LastValues<K, V> {
     /// staleness; `None` if no value was ever stored.
     #[must_use]
     pub fn get(&self, stream: &K, now: Instant) -> Option<Cached<'_, V>> {
-        self.slots
-            .get(stream)
-            .and_then(|slot| self.read(slot, now))
+        self.slots.get(stream).and_then(|slot| self.read(slot, now))
     }
 
     /// When `stream`'s current value becomes stale; `None` without a value.

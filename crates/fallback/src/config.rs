@@ -328,7 +328,11 @@ fn unit(field: &'static str, value: f64, bounds: Bounds) -> Result<(), Error> {
     if value.is_finite() && ok {
         Ok(())
     } else {
-        Err(Error::invalid(field, value, format!("must be a number {rule}")))
+        Err(Error::invalid(
+            field,
+            value,
+            format!("must be a number {rule}"),
+        ))
     }
 }
 

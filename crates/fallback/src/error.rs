@@ -28,7 +28,9 @@ pub enum Error {
     /// An [`EndpointSet`](crate::EndpointSet) was given no endpoints.
     ///
     /// Permanent: list at least one endpoint (the first is the primary).
-    #[error("invalid configuration: endpoints is empty; list at least one endpoint (the first is the primary)")]
+    #[error(
+        "invalid configuration: endpoints is empty; list at least one endpoint (the first is the primary)"
+    )]
     NoEndpoints,
     /// The same endpoint appears twice in an endpoint list.
     ///
@@ -157,6 +159,10 @@ mod tests {
         );
         assert!(!dup.is_retryable());
         assert!(!Error::NoEndpoints.is_retryable());
-        assert!(Error::NoEndpoints.to_string().contains("endpoints is empty"));
+        assert!(
+            Error::NoEndpoints
+                .to_string()
+                .contains("endpoints is empty")
+        );
     }
 }

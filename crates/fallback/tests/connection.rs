@@ -129,7 +129,12 @@ fn healthy_row() -> Row {
 fn the_first_connection_is_healthy_once_subscribed() {
     let machine = check(
         "first",
-        &[At(0, CONNECTED), Is(Connecting), At(50, SUBSCRIBED), Is(Healthy)],
+        &[
+            At(0, CONNECTED),
+            Is(Connecting),
+            At(50, SUBSCRIBED),
+            Is(Healthy),
+        ],
         &[(50, Connecting, Healthy, Reason::Ready)],
     );
     assert_eq!(machine.feed(), Feed::Live);
@@ -176,7 +181,12 @@ fn three_drops_within_60s_are_unstable_until_30s_up() {
             healthy_row(),
             (S, Healthy, Failing, Reason::Dropped { class: Transient }),
             (2 * S, Failing, Recovering, Reason::Reconnected),
-            (11 * S, Recovering, Failing, Reason::Dropped { class: Transient }),
+            (
+                11 * S,
+                Recovering,
+                Failing,
+                Reason::Dropped { class: Transient },
+            ),
             (12 * S, Failing, Recovering, Reason::Reconnected),
             (21 * S, Recovering, Unstable, Reason::Flapping { drops: 3 }),
             // Reconnecting at 22 s stays unstable; 30 s up is healthy.
@@ -233,7 +243,12 @@ fn five_failed_attempts_in_a_row_are_failed() {
         &[
             healthy_row(),
             (S, Healthy, Failing, Reason::Dropped { class: Transient }),
-            (6 * S, Failing, Failed, Reason::TooManyFailures { attempts: 5 }),
+            (
+                6 * S,
+                Failing,
+                Failed,
+                Reason::TooManyFailures { attempts: 5 },
+            ),
         ],
     );
 }
@@ -247,9 +262,14 @@ fn down_for_60s_is_failed_by_the_timer_or_at_the_next_attempt() {
         &[
             healthy_row(),
             (S, Healthy, Failing, Reason::Dropped { class: Transient }),
-            (61 * S, Failing, Failed, Reason::DownTooLong {
-                down_for: Duration::from_secs(60),
-            }),
+            (
+                61 * S,
+                Failing,
+                Failed,
+                Reason::DownTooLong {
+                    down_for: Duration::from_secs(60),
+                },
+            ),
         ],
     );
     assert_eq!(machine.feed(), Feed::Failed);
@@ -262,9 +282,13 @@ fn down_for_60s_is_failed_by_the_timer_or_at_the_next_attempt() {
     let t = m.on_signal(attempt_failed(RateLimited), ms(t0, 90 * S));
     assert_eq!(
         t.map(|t| (t.from, t.to, t.reason)),
-        Some((Failing, Failed, Reason::DownTooLong {
-            down_for: Duration::from_secs(90)
-        }))
+        Some((
+            Failing,
+            Failed,
+            Reason::DownTooLong {
+                down_for: Duration::from_secs(90)
+            }
+        ))
     );
 }
 
@@ -277,9 +301,17 @@ fn permanent_causes_fail_at_once() {
     );
     check(
         "attempt",
-        &[At(0, attempt_failed(Transient)), At(S, attempt_failed(Permanent))],
         &[
-            (0, Connecting, Failing, Reason::AttemptFailed { class: Transient }),
+            At(0, attempt_failed(Transient)),
+            At(S, attempt_failed(Permanent)),
+        ],
+        &[
+            (
+                0,
+                Connecting,
+                Failing,
+                Reason::AttemptFailed { class: Transient },
+            ),
             (S, Failing, Failed, Reason::Permanent),
         ],
     );
@@ -289,7 +321,10 @@ fn permanent_causes_fail_at_once() {
 fn the_breaker_opening_fails_a_down_connection_and_degrades_a_live_one() {
     check(
         "down",
-        &with(healthy(), &[At(S, drop(Transient)), At(2 * S, Signal::BreakerOpen)]),
+        &with(
+            healthy(),
+            &[At(S, drop(Transient)), At(2 * S, Signal::BreakerOpen)],
+        ),
         &[
             healthy_row(),
             (S, Healthy, Failing, Reason::Dropped { class: Transient }),
@@ -336,10 +371,15 @@ fn errors_degrade_by_count_or_at_once_when_rate_limited() {
         &counted,
         &[
             healthy_row(),
-            (3 * S, Healthy, Degraded, Reason::Errors {
-                class: Transient,
-                count: 3,
-            }),
+            (
+                3 * S,
+                Healthy,
+                Degraded,
+                Reason::Errors {
+                    class: Transient,
+                    count: 3,
+                },
+            ),
             (40 * S, Degraded, Healthy, stable(30)),
         ],
     );
@@ -359,10 +399,15 @@ fn errors_degrade_by_count_or_at_once_when_rate_limited() {
         &with(healthy(), &[At(S, error(RateLimited))]),
         &[
             healthy_row(),
-            (S, Healthy, Degraded, Reason::Errors {
-                class: RateLimited,
-                count: 1,
-            }),
+            (
+                S,
+                Healthy,
+                Degraded,
+                Reason::Errors {
+                    class: RateLimited,
+                    count: 1,
+                },
+            ),
         ],
     );
 }
@@ -371,7 +416,14 @@ fn errors_degrade_by_count_or_at_once_when_rate_limited() {
 fn silence_degrades_and_recovering_trouble_degrades_too() {
     check(
         "silence",
-        &with(healthy(), &[At(S, Signal::Silence), At(20 * S, Signal::Silence), Until(60 * S)]),
+        &with(
+            healthy(),
+            &[
+                At(S, Signal::Silence),
+                At(20 * S, Signal::Silence),
+                Until(60 * S),
+            ],
+        ),
         &[
             healthy_row(),
             (S, Healthy, Degraded, Reason::Silence),
@@ -382,7 +434,11 @@ fn silence_degrades_and_recovering_trouble_degrades_too() {
         "recovering",
         &with(
             healthy(),
-            &[At(S, drop(Transient)), At(2 * S, CONNECTED), At(3 * S, Signal::Silence)],
+            &[
+                At(S, drop(Transient)),
+                At(2 * S, CONNECTED),
+                At(3 * S, Signal::Silence),
+            ],
         ),
         &[
             healthy_row(),
@@ -429,7 +485,14 @@ fn polling_while_failed_is_fallback_until_reconnected() {
 fn a_planned_close_is_no_trouble_unless_the_reconnect_never_comes() {
     let machine = check(
         "planned",
-        &with(healthy(), &[At(S, drop(Planned)), At(2 * S, CONNECTED), At(2 * S, SUBSCRIBED)]),
+        &with(
+            healthy(),
+            &[
+                At(S, drop(Planned)),
+                At(2 * S, CONNECTED),
+                At(2 * S, SUBSCRIBED),
+            ],
+        ),
         &[healthy_row()],
     );
     assert_eq!(machine.state(), Healthy);
@@ -438,9 +501,14 @@ fn a_planned_close_is_no_trouble_unless_the_reconnect_never_comes() {
         &with(healthy(), &[At(S, drop(Planned)), Until(100 * S)]),
         &[
             healthy_row(),
-            (61 * S, Healthy, Failed, Reason::DownTooLong {
-                down_for: Duration::from_secs(60),
-            }),
+            (
+                61 * S,
+                Healthy,
+                Failed,
+                Reason::DownTooLong {
+                    down_for: Duration::from_secs(60),
+                },
+            ),
         ],
     );
 }
@@ -460,7 +528,10 @@ fn errors_and_silence_while_down_change_nothing() {
     check(
         "down",
         &steps,
-        &[healthy_row(), (S, Healthy, Failing, Reason::Dropped { class: Transient })],
+        &[
+            healthy_row(),
+            (S, Healthy, Failing, Reason::Dropped { class: Transient }),
+        ],
     );
 }
 
@@ -468,9 +539,15 @@ fn errors_and_silence_while_down_change_nothing() {
 fn reset_returns_to_connecting() {
     let (machine, log) = run(
         ConnectionConfig::default(),
-        &with(healthy(), &[At(S, drop(Permanent)), Reset(2 * S), Is(Connecting)]),
+        &with(
+            healthy(),
+            &[At(S, drop(Permanent)), Reset(2 * S), Is(Connecting)],
+        ),
     );
-    assert_eq!(log.last(), Some(&(2 * S, Failed, Connecting, Reason::Reset)));
+    assert_eq!(
+        log.last(),
+        Some(&(2 * S, Failed, Connecting, Reason::Reset))
+    );
     assert_eq!(machine.snapshot().transitions, 3);
     assert_eq!(machine.feed(), Feed::Interrupted);
 }
@@ -480,15 +557,15 @@ fn every_state_is_reachable_and_every_transition_is_reported() {
     let everything = with(
         healthy(),
         &[
-            At(S, Signal::Silence),       // degraded
-            At(2 * S, drop(Transient)),   // failing
-            At(3 * S, CONNECTED),         // recovering
-            At(4 * S, drop(Transient)),   // failing
-            At(5 * S, CONNECTED),         // recovering
-            At(6 * S, drop(Transient)),   // unstable (3 drops)
-            At(7 * S, Signal::BreakerOpen), // failed
+            At(S, Signal::Silence),            // degraded
+            At(2 * S, drop(Transient)),        // failing
+            At(3 * S, CONNECTED),              // recovering
+            At(4 * S, drop(Transient)),        // failing
+            At(5 * S, CONNECTED),              // recovering
+            At(6 * S, drop(Transient)),        // unstable (3 drops)
+            At(7 * S, Signal::BreakerOpen),    // failed
             At(8 * S, Signal::PollingStarted), // fallback
-            Reset(9 * S),                 // connecting
+            Reset(9 * S),                      // connecting
         ],
     );
     let (machine, log) = run(ConnectionConfig::default(), &everything);

@@ -67,10 +67,11 @@ fn uniform_figures_at_10_100_and_1000_streams() {
         let plan = planner().plan(uniform(n)).expect("valid");
         assert_eq!(plan.len(), n);
         assert_eq!(plan.slowed(), slowed, "{n} streams");
-        assert!(plan
-            .assignments()
-            .iter()
-            .all(|a| a.interval == Duration::from_millis(interval)));
+        assert!(
+            plan.assignments()
+                .iter()
+                .all(|a| a.interval == Duration::from_millis(interval))
+        );
         assert!(within_budget(&plan, &budget), "{n} streams");
     }
     // 10 streams use 1,200 per minute; 100 and 1,000 use the whole share.
@@ -93,7 +94,11 @@ fn mixed_figures_at_10_100_and_1000_streams() {
     let hundred = planner().plan(mixed(100)).expect("valid");
     assert_eq!(hundred.slowed(), 75);
     assert_eq!(interval_of(&hundred, "s2"), Duration::from_secs(60));
-    assert!(near(interval_of(&hundred, "s0"), 3_051), "{:?}", interval_of(&hundred, "s0"));
+    assert!(
+        near(interval_of(&hundred, "s0"), 3_051),
+        "{:?}",
+        interval_of(&hundred, "s0")
+    );
     assert!(near(interval_of(&hundred, "s1"), 6_102));
     assert!(near(interval_of(&hundred, "s3"), 7_628));
 
@@ -134,17 +139,20 @@ fn a_stream_the_budget_cannot_feed_is_not_polled_and_says_so() {
         .filter(|a| a.interval == Duration::MAX)
         .count();
     assert_eq!(starved, 1_000);
-    assert!(plan
-        .assignments()
-        .iter()
-        .all(|a| a.interval == Duration::MAX || a.interval == Duration::from_secs(120_000_000)));
+    assert!(
+        plan.assignments()
+            .iter()
+            .all(|a| a.interval == Duration::MAX || a.interval == Duration::from_secs(120_000_000))
+    );
     assert!(within_budget(&plan, &budget));
     assert_eq!(plan.peak_window_weight(), 1_000 * 2);
 }
 
 #[test]
 fn an_empty_set_is_an_empty_plan() {
-    let plan = planner().plan(Vec::<PollRequest<String>>::new()).expect("valid");
+    let plan = planner()
+        .plan(Vec::<PollRequest<String>>::new())
+        .expect("valid");
     assert!(plan.is_empty());
     assert!(plan.weight_per_window().abs() < f64::EPSILON);
     assert_eq!(plan.peak_window_weight(), 0);
@@ -169,7 +177,10 @@ fn bad_streams_are_named() {
     let fast = planner().plan(vec![PollRequest::new("a", 1, Duration::ZERO)]);
     assert!(matches!(
         fast,
-        Err(Error::InvalidStream { field: "normal_interval", .. })
+        Err(Error::InvalidStream {
+            field: "normal_interval",
+            ..
+        })
     ));
     let bad_budget = PollPlanner::new(PollBudget {
         share: 1.5,

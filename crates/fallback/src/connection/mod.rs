@@ -174,9 +174,9 @@ impl ConnectionMachine {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match (self.state, self.link) {
-            (ConnState::Recovering | ConnState::Unstable, Link::Up) => self
-                .ready_at
-                .map(|at| later(at, self.config.stable_after)),
+            (ConnState::Recovering | ConnState::Unstable, Link::Up) => {
+                self.ready_at.map(|at| later(at, self.config.stable_after))
+            }
             (ConnState::Degraded, Link::Up) if !self.breaker_open => self
                 .last_trouble
                 .or(self.since)
@@ -210,11 +210,9 @@ impl ConnectionMachine {
                 self.go(ConnState::Healthy, Reason::Stable { after }, now)
             }
             Link::Down => {
-                let down_for = self
-                    .down_since
-                    .map_or(self.config.failed_after, |since| {
-                        now.saturating_duration_since(since)
-                    });
+                let down_for = self.down_since.map_or(self.config.failed_after, |since| {
+                    now.saturating_duration_since(since)
+                });
                 self.go(ConnState::Failed, Reason::DownTooLong { down_for }, now)
             }
         }
@@ -324,7 +322,13 @@ impl ConnectionMachine {
                 push_bounded(&mut self.errors, now, self.config.degraded_errors);
                 let errors = count(&self.errors);
                 if errors >= self.config.degraded_errors {
-                    self.trouble(Reason::Errors { class, count: errors }, now)
+                    self.trouble(
+                        Reason::Errors {
+                            class,
+                            count: errors,
+                        },
+                        now,
+                    )
                 } else {
                     None
                 }
@@ -332,7 +336,13 @@ impl ConnectionMachine {
             ErrorClass::RateLimited | ErrorClass::Permanent => {
                 push_bounded(&mut self.errors, now, self.config.degraded_errors);
                 let errors = count(&self.errors);
-                self.trouble(Reason::Errors { class, count: errors }, now)
+                self.trouble(
+                    Reason::Errors {
+                        class,
+                        count: errors,
+                    },
+                    now,
+                )
             }
         }
     }
@@ -342,9 +352,7 @@ impl ConnectionMachine {
     fn trouble(&mut self, reason: Reason, now: Instant) -> Option<Transition> {
         self.last_trouble = Some(now);
         match self.state {
-            ConnState::Healthy | ConnState::Recovering => {
-                self.go(ConnState::Degraded, reason, now)
-            }
+            ConnState::Healthy | ConnState::Recovering => self.go(ConnState::Degraded, reason, now),
             _ => None,
         }
     }

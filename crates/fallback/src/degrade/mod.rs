@@ -10,8 +10,7 @@ use std::hash::Hash;
 use std::time::Instant;
 
 pub use types::{
-    PlanEvent, PlanSnapshot, Polling, RestAvailability, ServiceLevel, StreamStatus,
-    WsAvailability,
+    PlanEvent, PlanSnapshot, Polling, RestAvailability, ServiceLevel, StreamStatus, WsAvailability,
 };
 
 use crate::planner::{PollPlan, PollPlanner, PollRequest};
@@ -261,8 +260,7 @@ impl<K: Clone + Eq + Hash + fmt::Debug> DegradationPlan<K> {
     }
 
     fn rule(&self, stream: &Stream<K>) -> StreamStatus {
-        let poll_wanted =
-            stream.feed == Feed::Failed || self.websocket == WsAvailability::Unusable;
+        let poll_wanted = stream.feed == Feed::Failed || self.websocket == WsAvailability::Unusable;
         let pollable = matches!(stream.polling, Polling::Supported { .. })
             && self.rest == RestAvailability::Available;
         if stream.feed == Feed::Live {

@@ -120,7 +120,8 @@ impl<E: Clone + PartialEq + fmt::Debug> EndpointSet<E> {
     /// An endpoint's score in `[0, 1]`; `None` if it is not in the set.
     #[must_use]
     pub fn score(&self, endpoint: &E) -> Option<f64> {
-        self.find(endpoint).map(|i| self.entries[i].score(&self.config))
+        self.find(endpoint)
+            .map(|i| self.entries[i].score(&self.config))
     }
 
     /// An endpoint's health at `now`; `None` if it is not in the set.
@@ -416,7 +417,8 @@ impl<E: Clone + PartialEq + fmt::Debug> EndpointSet<E> {
             return Some((i, failover(FailoverCause::Unhealthy)));
         }
         let i = self.best_with(Some(current), EndpointHealth::Unhealthy)?;
-        let margin = self.entries[i].score(&self.config) - self.entries[current].score(&self.config);
+        let margin =
+            self.entries[i].score(&self.config) - self.entries[current].score(&self.config);
         (margin >= self.config.switch_margin).then(|| (i, failover(FailoverCause::BetterScore)))
     }
 

@@ -158,7 +158,9 @@ impl<E> Entry<E> {
             score: self.score(config),
             health: self.health,
             success_rate: self.success,
-            connect_time: self.latency.and_then(|l| Duration::try_from_secs_f64(l).ok()),
+            connect_time: self
+                .latency
+                .and_then(|l| Duration::try_from_secs_f64(l).ok()),
             silence: self.silence,
             consecutive_failures: self.consecutive_failures,
             healthy_since: self.healthy_since,
