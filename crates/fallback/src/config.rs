@@ -142,7 +142,7 @@ pub struct EndpointConfig {
     /// Greater than zero.
     pub failback_after: Duration,
     /// While serving from an alternative, how often
-    /// [`probe_due`](crate::EndpointSet::probe_due) asks for a probe of the
+    /// [`poll_probe`](crate::EndpointSet::poll_probe) asks for a probe of the
     /// primary (counted from its last attempt or report). `None`: never; the
     /// primary is then judged only by reports the caller makes on its own.
     pub probe_interval: Option<Duration>,

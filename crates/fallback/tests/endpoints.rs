@@ -407,7 +407,7 @@ fn bad_endpoint_lists_and_unknown_endpoints_are_named() {
     let empty = EndpointSet::<&str>::new(vec![], EndpointConfig::default());
     assert_eq!(empty.err(), Some(Error::NoEndpoints));
     let dup = EndpointSet::new(vec![PRIMARY, SECOND, PRIMARY], EndpointConfig::default());
-    let err = dup.err().expect("duplicate");
+    let err = dup.expect_err("duplicate");
     assert_eq!(
         err,
         Error::DuplicateEndpoint {
