@@ -58,6 +58,11 @@ pub struct PollAssignment<K> {
     /// Whether `interval` is longer than `normal_interval`: the stream is
     /// polled slower than normal, and its consumers should be told.
     pub slower_than_normal: bool,
+    /// When to poll first, after the plan starts: `interval × i / n` for
+    /// the `i`-th of `n` streams, so first polls spread over the interval
+    /// instead of landing together (zero for an interval of
+    /// [`Duration::MAX`]).
+    pub offset: Duration,
 }
 
 impl<K> PollAssignment<K> {
@@ -156,9 +161,10 @@ impl<K: Eq + Hash> PollPlan<K> {
 
     /// The most weight any one window can see if every stream's polls line
     /// up as badly as they can: `Σ weight × ⌈window / interval⌉` over the
-    /// streams polled at all. Above the
-    /// average by at most one poll per stream; spreading first polls over
-    /// the interval keeps real windows near the average.
+    /// streams polled at all. Above the average by at most one poll per
+    /// stream; starting each stream at its
+    /// [`offset`](PollAssignment::offset) keeps real windows near the
+    /// average.
     #[must_use]
     pub fn peak_window_weight(&self) -> u64 {
         let window = self.window.as_nanos();
@@ -248,10 +254,12 @@ impl PollPlanner {
                 intervals[i] = Some(slowed_interval(cost(requests[i].weight, window), fair));
             }
         }
+        let count = requests.len();
         let assignments = requests
             .into_iter()
             .zip(intervals)
-            .map(|(request, interval)| {
+            .enumerate()
+            .map(|(i, (request, interval))| {
                 let interval = interval.map_or(request.normal_interval, |slow: Duration| {
                     slow.max(request.normal_interval)
                 });
@@ -260,6 +268,7 @@ impl PollPlanner {
                     stream: request.stream,
                     weight: request.weight,
                     normal_interval: request.normal_interval,
+                    offset: spread(interval, i, count),
                     interval,
                 }
             })
@@ -298,7 +307,19 @@ fn slowed_interval(cost: u128, share: u128) -> Duration {
     if share == 0 {
         return Duration::MAX;
     }
-    let nanos = cost.div_ceil(share);
+    nanos_to_duration(cost.div_ceil(share))
+}
+
+/// `interval × i / n`, below `interval`; zero for a stream never polled.
+fn spread(interval: Duration, i: usize, n: usize) -> Duration {
+    if interval == Duration::MAX || n == 0 {
+        return Duration::ZERO;
+    }
+    let nanos = interval.as_nanos() * i as u128 / n as u128;
+    nanos_to_duration(nanos)
+}
+
+fn nanos_to_duration(nanos: u128) -> Duration {
     let secs = u64::try_from(nanos / NANOS_PER_SEC).unwrap_or(u64::MAX);
     #[allow(
         clippy::cast_possible_truncation,

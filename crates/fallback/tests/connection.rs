@@ -594,6 +594,20 @@ fn feed_follows_the_state() {
     assert_eq!((m.state(), m.feed()), (Degraded, Feed::Live));
     let _ = m.on_signal(drop(Transient), t0);
     assert_eq!(m.feed(), Feed::Interrupted);
+    // Flapping: up again, down again, down a third time within a minute.
+    let _ = m.on_signal(CONNECTED, t0);
+    assert_eq!((m.state(), m.feed()), (Recovering, Feed::Live));
+    let _ = m.on_signal(drop(Transient), t0);
+    let _ = m.on_signal(CONNECTED, t0);
+    let _ = m.on_signal(drop(Transient), t0);
+    assert_eq!(
+        (m.state(), m.feed()),
+        (Unstable, Feed::Failed),
+        "its outages are polled"
+    );
+    let _ = m.on_signal(CONNECTED, t0);
+    assert_eq!((m.state(), m.feed()), (Unstable, Feed::Live));
+    let _ = m.on_signal(drop(Transient), t0);
     let _ = m.on_signal(Signal::BreakerOpen, t0);
     assert_eq!(m.feed(), Feed::Failed);
     let _ = m.on_signal(Signal::PollingStarted, t0);

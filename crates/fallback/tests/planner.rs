@@ -249,3 +249,50 @@ proptest! {
         }
     }
 }
+
+/// The heaviest sliding window (stepped by 100 ms over 10 minutes) when
+/// each stream starts at its offset.
+fn busiest_window(plan: &PollPlan<String>) -> u64 {
+    let horizon = Duration::from_secs(600);
+    let mut polls: Vec<(Duration, u64)> = Vec::new();
+    for a in plan.assignments() {
+        let mut at = a.offset;
+        while at < horizon {
+            polls.push((at, u64::from(a.weight)));
+            at += a.interval;
+        }
+    }
+    polls.sort_unstable();
+    let window = plan.window();
+    let mut busiest = 0;
+    let (mut lo, mut hi, mut sum) = (0, 0, 0);
+    let mut start = Duration::ZERO;
+    while start + window <= horizon {
+        while hi < polls.len() && polls[hi].0 < start + window {
+            sum += polls[hi].1;
+            hi += 1;
+        }
+        while lo < hi && polls[lo].0 < start {
+            sum -= polls[lo].1;
+            lo += 1;
+        }
+        busiest = busiest.max(sum);
+        start += Duration::from_millis(100);
+    }
+    busiest
+}
+
+#[test]
+fn offsets_keep_every_window_near_the_average() {
+    for streams in [uniform(1_000), mixed(1_000), mixed(100)] {
+        let plan = planner().plan(streams).expect("valid");
+        let busiest = busiest_window(&plan);
+        // Lined up, 1,000 tickers every 40 s would put 4,000 in one minute;
+        // spread, every minute holds the average give or take a few polls.
+        assert!(
+            busiest <= 3_000 + 10,
+            "busiest window {busiest}, peak {}",
+            plan.peak_window_weight()
+        );
+    }
+}

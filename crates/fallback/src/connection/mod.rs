@@ -89,13 +89,16 @@ impl ConnectionMachine {
 
     /// What the state means for the streams the connection carries, for
     /// [`DegradationPlan::set_feed`](crate::DegradationPlan::set_feed):
-    /// failed and fallback are [`Feed::Failed`]; up and serving is
+    /// failed, fallback, and unstable while down are [`Feed::Failed`] (a
+    /// flapping connection's outages are worth polling); up and serving is
     /// [`Feed::Live`]; anything else (connecting, reconnecting) is
     /// [`Feed::Interrupted`].
     #[must_use]
     pub fn feed(&self) -> Feed {
         match (self.state, self.link) {
-            (ConnState::Failed | ConnState::Fallback, _) => Feed::Failed,
+            (ConnState::Failed | ConnState::Fallback, _) | (ConnState::Unstable, Link::Down) => {
+                Feed::Failed
+            }
             (ConnState::Connecting, _) | (_, Link::Down) => Feed::Interrupted,
             (_, Link::Up) => Feed::Live,
         }

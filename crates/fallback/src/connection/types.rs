@@ -238,7 +238,8 @@ pub enum Feed {
     /// Not delivering, expected back soon (connecting, reconnecting): not
     /// worth polling yet.
     Interrupted,
-    /// Not delivering and not expected back soon (failed, fallback): poll.
+    /// Not delivering and not expected back soon (failed, fallback, or
+    /// down while unstable): poll.
     Failed,
 }
 
