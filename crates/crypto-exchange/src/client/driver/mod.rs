@@ -711,4 +711,6 @@ impl<T> Waited<T> {
 }
 
 #[cfg(test)]
+mod merge_props;
+#[cfg(test)]
 mod tests;
