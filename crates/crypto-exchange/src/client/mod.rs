@@ -25,6 +25,8 @@ mod stats;
 #[cfg(test)]
 mod test_support;
 mod trades;
+#[cfg(test)]
+mod trades_tests;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
