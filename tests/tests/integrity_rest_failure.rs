@@ -20,7 +20,7 @@ use crypto_exchange::{Client, ClientConfig, Lifecycle, Source, Update};
 use tokio::time::timeout;
 
 /// See the module documentation and `crates/crypto-exchange/src/client/driver/merge_props.rs`.
-const LOST_TAIL_FIXED: bool = false;
+const LOST_TAIL_FIXED: bool = true;
 /// The longest any single wait may take.
 const WAIT: Duration = Duration::from_secs(15);
 /// How long the stream is watched after the first `Gap`.

@@ -139,6 +139,9 @@ where
             && is_current
         {
             self.lost(&stream, from, to);
+            // What follows the lost range continues it: without this, a lost end
+            // of range would start the same backfill again on release.
+            self.routes.skip_to(&stream, to);
         }
         let mut delivered = 0;
         for (span, event) in msg.events {

@@ -47,7 +47,7 @@ const SINK: u64 = 1;
 /// is still there (fixing it fails that test: turn this on then), and the
 /// property test gives every range its last ids. With it on, both demand the
 /// documented behaviour: one `Gap`, no second backfill.
-const LOST_TAIL_FIXED: bool = false;
+const LOST_TAIL_FIXED: bool = true;
 
 type Msg = BackfillMsg<StreamName, StreamEvent>;
 

@@ -223,6 +223,16 @@ impl<S: Clone + Eq + Hash, T: Clone> Routes<S, T> {
             .unwrap_or_default()
     }
 
+    /// Ids up to `to` will never be delivered (reported lost): raises the stream's
+    /// high-water mark to `to`, so that what follows the lost range continues it.
+    pub(crate) fn skip_to(&mut self, stream: &S, to: u64) {
+        if let Some(route) = self.routes.get_mut(stream)
+            && route.last_key.is_none_or(|last| last < to)
+        {
+            route.last_key = Some(to);
+        }
+    }
+
     /// Sends a notice (no ordering key, never a duplicate) to the stream's subscribers.
     pub(crate) fn notify(&self, stream: &S, notice: &T) {
         if let Some(route) = self.routes.get(stream) {
