@@ -3,6 +3,7 @@
 mod error;
 mod measure;
 mod proxy;
+mod report;
 mod secs;
 
 pub use error::Error;
@@ -16,3 +17,4 @@ pub use proxy::{
     Direction, DirectionCounters, Fault, FaultId, MAX_FAULT_DURATION, Proxy, ProxyConfig,
     ProxyCounters,
 };
+pub use report::{Report, ReportFiles};
