@@ -34,6 +34,20 @@ use fault::Effects;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FaultId(u64);
 
+impl FaultId {
+    /// The id as a number, unique within one proxy, from 1 up.
+    #[must_use]
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for FaultId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// The faults in force, as every connection sees them.
 #[derive(Debug, Default)]
 pub(crate) struct State {
