@@ -29,7 +29,9 @@ pub(crate) fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Resul
 }
 
 /// Seconds as a `Duration`.
-pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Duration, D::Error> {
     to_duration(f64::deserialize(deserializer)?).map_err(serde::de::Error::custom)
 }
 

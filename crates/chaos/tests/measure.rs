@@ -119,7 +119,10 @@ fn lost_duplicated_and_out_of_order_are_exact_against_the_truth() -> Result<()> 
     // 111 after 112, and 113..=118 are fine; 200 is in order but unexpected.
     assert_eq!(agg.out_of_order, 1);
     assert_eq!(agg.unexpected, 1);
-    assert_eq!((m.overall.lost, m.overall.duplicated, m.overall.out_of_order), (2, 1, 1));
+    assert_eq!(
+        (m.overall.lost, m.overall.duplicated, m.overall.out_of_order),
+        (2, 1, 1)
+    );
     Ok(())
 }
 
@@ -154,7 +157,10 @@ fn data_age_is_now_minus_the_newest_event_time() -> Result<()> {
     // At the end: 6 s since an event that was 20 ms old.
     let (mut rec, t) = recorder()?;
     rec.on_event(AGG, Delivered::id(1).aged(ms(20)), t(1000));
-    assert_eq!(rec.finish(t(7000)).measures.streams[AGG].max_data_age, ms(6020));
+    assert_eq!(
+        rec.finish(t(7000)).measures.streams[AGG].max_data_age,
+        ms(6020)
+    );
     Ok(())
 }
 
@@ -173,7 +179,10 @@ fn mtbf_counts_connected_time_over_failures_and_closing_is_no_failure() -> Resul
     rec.on_connection_state("conn-2", ConnState::Connected, t(37_000));
     let m = rec.finish(t(47_000)).measures;
     assert_eq!(m.overall.connection_failures, 2);
-    assert_eq!(m.overall.connected_time, ms(10_000 + 20_000 + 5000 + 10_000));
+    assert_eq!(
+        m.overall.connected_time,
+        ms(10_000 + 20_000 + 5000 + 10_000)
+    );
     assert_eq!(m.overall.mtbf, Some(ms(45_000) / 2));
     Ok(())
 }
@@ -315,7 +324,10 @@ fn a_broken_run_shows_every_violation_and_a_clean_one_passes() -> Result<()> {
             .any(|v| matches!(v, Violation::Availability { stream, .. } if stream == AGG)),
         "{texts:?}"
     );
-    assert!(texts.iter().any(|t| t.contains("recovery took 4s 500ms")), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains("recovery took 4s 500ms")),
+        "{texts:?}"
+    );
     assert_eq!(violations.len(), 5, "{texts:?}");
     let verdict = Verdict::of(&m, &guarantees);
     assert!(!verdict.passed);
@@ -353,7 +365,10 @@ fn the_timeline_has_buckets_faults_and_lanes() -> Result<()> {
     assert_eq!(timeline.faults[0].start, ms(1200));
     assert_eq!(timeline.faults[0].end, Some(ms(1800)));
     let kinds: Vec<LaneKind> = timeline.lanes.iter().map(|l| l.kind).collect();
-    assert_eq!(kinds, [LaneKind::Connection, LaneKind::Breaker, LaneKind::Health]);
+    assert_eq!(
+        kinds,
+        [LaneKind::Connection, LaneKind::Breaker, LaneKind::Health]
+    );
     assert_eq!(timeline.lanes[0].changes.len(), 2);
     assert_eq!(timeline.lanes[0].changes[1].state, "reconnecting");
     assert_eq!(timeline.lanes[0].changes[1].severity, 3);

@@ -64,7 +64,11 @@ async fn latency_delays_each_way_by_at_least_its_base() -> Result<()> {
     read_n(&mut rig.upstream, 4).await?;
     write(&mut rig.upstream, b"pong").await?;
     read_n(&mut rig.client, 4).await?;
-    assert!(started.elapsed() >= MS(80), "round trip {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= MS(80),
+        "round trip {:?}",
+        started.elapsed()
+    );
 
     // Many chunks in flight at once: latency delays them, it does not
     // serialise them (20 chunks take far less than 20 × 40 ms).

@@ -103,7 +103,13 @@ async fn bad_configuration_and_faults_are_rejected_with_the_field_named() -> Res
     let Err(error) = Proxy::start(config).await else {
         bail!("a zero buffer was accepted")
     };
-    assert!(matches!(error, Error::InvalidConfig { field: "buffer_size", .. }));
+    assert!(matches!(
+        error,
+        Error::InvalidConfig {
+            field: "buffer_size",
+            ..
+        }
+    ));
 
     let proxy = Proxy::start(ProxyConfig::new(server.addr)).await?;
     let taken = ProxyConfig {

@@ -21,7 +21,11 @@ fn report(guarantees: Guarantees) -> Result<Report> {
     let t0 = Instant::now();
     let t = |ms: u64| t0 + Duration::from_millis(ms);
     let mut rec = Recorder::new(RecorderConfig::default(), t0)?;
-    rec.declare_stream("btcusdt@aggTrade", StreamSpec::every(ms(500)).contiguous(), t(0));
+    rec.declare_stream(
+        "btcusdt@aggTrade",
+        StreamSpec::every(ms(500)).contiguous(),
+        t(0),
+    );
     rec.on_connection_state("conn-1", ConnState::Connected, t(0));
     rec.on_breaker("ws <main> & \"rest\"", BreakerState::Closed, t(0));
     rec.on_health(HealthLevel::Healthy, t(0));
@@ -55,7 +59,13 @@ fn report(guarantees: Guarantees) -> Result<Report> {
     }
     let recording = rec.finish(t(10_000));
     let started = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_860_000);
-    Ok(Report::new("three faults", Some(42), started, recording, guarantees))
+    Ok(Report::new(
+        "three faults",
+        Some(42),
+        started,
+        recording,
+        guarantees,
+    ))
 }
 
 #[test]
@@ -83,14 +93,23 @@ fn markdown_carries_the_figures() -> Result<()> {
     assert!(md.contains("| seed | 42 |"));
     assert!(md.contains("| started | 2026-11-28T"), "{md}");
     assert!(md.contains("| duration | 10.000 s |"));
-    assert!(md.contains("| faults | 3 (2 recovered, 0 not recovered, 1 not judged) |"), "{md}");
+    assert!(
+        md.contains("| faults | 3 (2 recovered, 0 not recovered, 1 not judged) |"),
+        "{md}"
+    );
     assert!(md.contains("| recovery success rate | 100.000 % |"), "{md}");
     // The blackhole: 3000 ms until the next event at 5000 ms.
     assert_eq!(agg.mttr.max, Some(ms(2000)));
     // Six (fault, stream) pairs: 0, 2000, 0 (aggTrade) and 0, 2000, 100 ms (ethusdt, every 200 ms).
-    assert!(md.contains("| MTTR mean / max | 0.683 s / 2.000 s |"), "{md}");
+    assert!(
+        md.contains("| MTTR mean / max | 0.683 s / 2.000 s |"),
+        "{md}"
+    );
     assert!(md.contains("| lowest availability | 84.000 % |"), "{md}");
-    assert!(md.contains("| blackhole <both> | 3.000 s | 4.800 s | 1.800 s |"), "{md}");
+    assert!(
+        md.contains("| blackhole <both> | 3.000 s | 4.800 s | 1.800 s |"),
+        "{md}"
+    );
     assert!(md.contains("| refuse | 9.500 s | still active | – |"));
     assert!(md.contains("| btcusdt@aggTrade | 79 | 84.000 % |"), "{md}");
     assert!(md.contains("![timeline](timeline.svg)"));
@@ -146,8 +165,14 @@ fn writes_json_markdown_and_svg_into_a_new_directory() -> Result<()> {
     let report = report(Guarantees::default())?;
     let files = report.write_to(&dir)?;
     assert_eq!(files.svg, dir.join("timeline.svg"));
-    assert_eq!(Report::from_json(&std::fs::read_to_string(&files.json)?)?, report);
-    assert_eq!(std::fs::read_to_string(&files.markdown)?, report.to_markdown());
+    assert_eq!(
+        Report::from_json(&std::fs::read_to_string(&files.json)?)?,
+        report
+    );
+    assert_eq!(
+        std::fs::read_to_string(&files.markdown)?,
+        report.to_markdown()
+    );
     assert_eq!(std::fs::read_to_string(&files.svg)?, report.to_svg());
     std::fs::remove_dir_all(scratch("ok"))?;
     Ok(())
@@ -166,7 +191,10 @@ fn a_directory_that_cannot_be_written_is_a_clear_error() -> Result<()> {
     std::fs::remove_file(&blocker)?;
     let message = error.to_string();
     assert!(matches!(error, Error::ReportWrite { .. }), "{error:?}");
-    assert!(message.contains(&format!("directory {}", dir.display())), "{message}");
+    assert!(
+        message.contains(&format!("directory {}", dir.display())),
+        "{message}"
+    );
     assert!(!error.is_retryable());
     Ok(())
 }

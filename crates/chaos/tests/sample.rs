@@ -1,7 +1,8 @@
 //! The sample report in `docs/`: a deterministic, hand-scripted one-minute
 //! run (three streams, four faults, connection, breaker and health lanes),
-//! rendered and compared with the committed `docs/chaos-sample.svg` and
-//! `docs/chaos-sample.md`. Run with `CHAOS_UPDATE_SAMPLE=1` to rewrite them.
+//! rendered and compared with the committed `docs/chaos-sample.svg` and the
+//! sample section of `docs/chaos.md`. Run with `CHAOS_UPDATE_SAMPLE=1` to
+//! rewrite them.
 
 mod xml;
 
@@ -55,7 +56,9 @@ fn script() -> Vec<(u64, Step)> {
         for produced in (every_ms..RUN_MS).step_by(usize::try_from(every_ms).unwrap_or(1)) {
             id += 1;
             let jitter = rng.random_range(0..5);
-            let outage = OUTAGES.iter().find(|(from, to)| (*from..*to).contains(&produced));
+            let outage = OUTAGES
+                .iter()
+                .find(|(from, to)| (*from..*to).contains(&produced));
             let delivered = match outage {
                 Some(&(_, _)) if !backfilled => continue,
                 Some(&(_, resume)) => resume + jitter,
@@ -77,7 +80,10 @@ fn script() -> Vec<(u64, Step)> {
         (0, Step::Conn(ConnState::Connecting)),
         (80, Step::Conn(ConnState::Connected)),
         (90, Step::Frame),
-        (LATENCY.0, Step::FaultStart("latency 200ms + up to 50ms downstream")),
+        (
+            LATENCY.0,
+            Step::FaultStart("latency 200ms + up to 50ms downstream"),
+        ),
         (LATENCY.0 + 400, Step::Health(HealthLevel::Warning)),
         (LATENCY.1, Step::FaultEnd(0)),
         (LATENCY.1 + 300, Step::Health(HealthLevel::Healthy)),
@@ -147,8 +153,16 @@ fn sample() -> Result<Report> {
     let at = |ms: u64| t0 + Duration::from_millis(ms);
     let mut rec = Recorder::new(RecorderConfig::default(), t0)?;
     let ms = Duration::from_millis;
-    rec.declare_stream("btcusdt@aggTrade", StreamSpec::every(ms(1000)).contiguous(), t0);
-    rec.declare_stream("ethusdt@aggTrade", StreamSpec::every(ms(1000)).contiguous(), t0);
+    rec.declare_stream(
+        "btcusdt@aggTrade",
+        StreamSpec::every(ms(1000)).contiguous(),
+        t0,
+    );
+    rec.declare_stream(
+        "ethusdt@aggTrade",
+        StreamSpec::every(ms(1000)).contiguous(),
+        t0,
+    );
     rec.declare_stream("btcusdt@depth@100ms", StreamSpec::every(ms(1000)), t0);
     let mut marks = Vec::new();
     for (time, step) in script() {
@@ -188,6 +202,23 @@ fn docs() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs")
 }
 
+const BEGIN: &str = "<!-- sample:begin -->\n";
+const END: &str = "<!-- sample:end -->";
+
+/// The report's Markdown as a section of `docs/chaos.md`: headings two
+/// levels down, the picture already shown above it.
+fn section(report: &Report) -> String {
+    report
+        .to_markdown()
+        .lines()
+        .filter(|line| !line.starts_with("![timeline]"))
+        .map(|line| match line.strip_prefix('#') {
+            Some(heading) => format!("###{heading}\n"),
+            None => format!("{line}\n"),
+        })
+        .collect()
+}
+
 #[test]
 fn the_committed_sample_matches_what_the_code_renders() -> Result<()> {
     let report = sample()?;
@@ -195,20 +226,31 @@ fn the_committed_sample_matches_what_the_code_renders() -> Result<()> {
     let svg = report.to_svg();
     xml::check(&svg).map_err(anyhow::Error::msg)?;
     assert_eq!(svg.matches(r#"class="fault-window""#).count(), 4);
-    let markdown = report
-        .to_markdown()
-        .replace("](timeline.svg)", "](chaos-sample.svg)");
 
-    let (svg_path, md_path) = (docs().join("chaos-sample.svg"), docs().join("chaos-sample.md"));
+    let (svg_path, md_path) = (docs().join("chaos-sample.svg"), docs().join("chaos.md"));
+    let page = std::fs::read_to_string(&md_path).with_context(|| md_path.display().to_string())?;
+    let start = page
+        .find(BEGIN)
+        .context("docs/chaos.md has no sample:begin marker")?
+        + BEGIN.len();
+    let end = page
+        .find(END)
+        .context("docs/chaos.md has no sample:end marker")?;
+    let rendered = format!("{}{}{}", &page[..start], section(&report), &page[end..]);
     if std::env::var_os("CHAOS_UPDATE_SAMPLE").is_some() {
         std::fs::write(&svg_path, &svg)?;
-        std::fs::write(&md_path, &markdown)?;
+        std::fs::write(&md_path, &rendered)?;
     }
     let committed_svg = std::fs::read_to_string(&svg_path)
         .with_context(|| format!("{}: run with CHAOS_UPDATE_SAMPLE=1", svg_path.display()))?;
-    let committed_md = std::fs::read_to_string(&md_path)
-        .with_context(|| format!("{}: run with CHAOS_UPDATE_SAMPLE=1", md_path.display()))?;
-    assert!(committed_svg == svg, "docs/chaos-sample.svg is stale: run with CHAOS_UPDATE_SAMPLE=1");
-    assert!(committed_md == markdown, "docs/chaos-sample.md is stale: run with CHAOS_UPDATE_SAMPLE=1");
+    let committed_md = std::fs::read_to_string(&md_path)?;
+    assert!(
+        committed_svg == svg,
+        "docs/chaos-sample.svg is stale: run with CHAOS_UPDATE_SAMPLE=1"
+    );
+    assert!(
+        committed_md == rendered,
+        "docs/chaos.md's sample is stale: run with CHAOS_UPDATE_SAMPLE=1"
+    );
     Ok(())
 }

@@ -104,7 +104,11 @@ enum Command {
 
 fn parse_command(line: &str) -> Result<Command, String> {
     let mut words: Vec<&str> = line.split_whitespace().collect();
-    let name = if words.is_empty() { "" } else { words.remove(0) };
+    let name = if words.is_empty() {
+        ""
+    } else {
+        words.remove(0)
+    };
     // A trailing direction word is optional everywhere it applies.
     let dir = match words.last() {
         Some(&last) if direction(Some(last)).is_ok() => {
@@ -114,9 +118,8 @@ fn parse_command(line: &str) -> Result<Command, String> {
         _ => Direction::Both,
     };
     let word = |i: usize| words.get(i).copied();
-    let optional_duration = |i: usize, what: &str| {
-        word(i).map_or(Ok(Duration::ZERO), |w| duration(Some(w), what))
-    };
+    let optional_duration =
+        |i: usize, what: &str| word(i).map_or(Ok(Duration::ZERO), |w| duration(Some(w), what));
     let fault = match name {
         "latency" => Fault::Latency {
             base: duration(word(0), "latency")?,
@@ -166,7 +169,10 @@ fn run(proxy: &Proxy, line: &str) -> Result<Option<String>, String> {
             "ok cleared".to_owned()
         }
         Command::Clear(Some(wanted)) => {
-            let found = proxy.active_faults().into_iter().find(|(id, _)| id.get() == wanted);
+            let found = proxy
+                .active_faults()
+                .into_iter()
+                .find(|(id, _)| id.get() == wanted);
             match found {
                 Some((id, _)) if proxy.clear_fault(id) => format!("ok cleared {wanted}"),
                 _ => return Err(format!("no active fault {wanted}")),
@@ -180,9 +186,7 @@ fn run(proxy: &Proxy, line: &str) -> Result<Option<String>, String> {
                 .collect();
             format!("ok {}", list.join("; "))
         }
-        Command::Counters => {
-            serde_json::to_string(&proxy.counters()).map_err(|e| e.to_string())?
-        }
+        Command::Counters => serde_json::to_string(&proxy.counters()).map_err(|e| e.to_string())?,
         Command::Quit => return Ok(None),
     }))
 }
@@ -241,10 +245,26 @@ mod tests {
         let config = parse_args(&args("--upstream 127.0.0.1:9443 --seed 7")).unwrap();
         assert_eq!(config.upstream.port(), 9443);
         assert_eq!(config.seed, 7);
-        assert!(parse_args(&args("--listen 127.0.0.1:1")).unwrap_err().contains("--upstream"));
-        assert!(parse_args(&args("--upstream nowhere")).unwrap_err().contains("not an address"));
-        assert!(parse_args(&args("--upstream")).unwrap_err().contains("needs a value"));
-        assert!(parse_args(&args("--bogus")).unwrap_err().contains("unknown argument"));
+        assert!(
+            parse_args(&args("--listen 127.0.0.1:1"))
+                .unwrap_err()
+                .contains("--upstream")
+        );
+        assert!(
+            parse_args(&args("--upstream nowhere"))
+                .unwrap_err()
+                .contains("not an address")
+        );
+        assert!(
+            parse_args(&args("--upstream"))
+                .unwrap_err()
+                .contains("needs a value")
+        );
+        assert!(
+            parse_args(&args("--bogus"))
+                .unwrap_err()
+                .contains("unknown argument")
+        );
     }
 
     #[test]
@@ -252,24 +272,47 @@ mod tests {
         let ms = Duration::from_millis;
         assert_eq!(
             parse_command("latency 200ms 50ms down").unwrap(),
-            Command::Set(Fault::Latency { base: ms(200), jitter: ms(50), direction: Direction::Downstream })
+            Command::Set(Fault::Latency {
+                base: ms(200),
+                jitter: ms(50),
+                direction: Direction::Downstream
+            })
         );
         assert_eq!(
             parse_command("latency 1s").unwrap(),
-            Command::Set(Fault::Latency { base: ms(1000), jitter: ms(0), direction: Direction::Both })
+            Command::Set(Fault::Latency {
+                base: ms(1000),
+                jitter: ms(0),
+                direction: Direction::Both
+            })
         );
         assert_eq!(
             parse_command("slice 10 up").unwrap(),
-            Command::Set(Fault::Slice { max_chunk: 10, delay: ms(0), direction: Direction::Upstream })
+            Command::Set(Fault::Slice {
+                max_chunk: 10,
+                delay: ms(0),
+                direction: Direction::Upstream
+            })
         );
         assert_eq!(
             parse_command("bandwidth 1000").unwrap(),
-            Command::Set(Fault::Bandwidth { bytes_per_sec: 1000, direction: Direction::Both })
+            Command::Set(Fault::Bandwidth {
+                bytes_per_sec: 1000,
+                direction: Direction::Both
+            })
         );
         assert_eq!(parse_command("clear 3").unwrap(), Command::Clear(Some(3)));
         assert_eq!(parse_command("clear").unwrap(), Command::Clear(None));
         assert_eq!(parse_command("reset-all").unwrap(), Command::ResetAll);
-        assert!(parse_command("latency fast").unwrap_err().contains("latency"));
-        assert!(parse_command("warp 9").unwrap_err().contains("unknown command"));
+        assert!(
+            parse_command("latency fast")
+                .unwrap_err()
+                .contains("latency")
+        );
+        assert!(
+            parse_command("warp 9")
+                .unwrap_err()
+                .contains("unknown command")
+        );
     }
 }

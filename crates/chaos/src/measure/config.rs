@@ -189,7 +189,11 @@ mod tests {
             bucket: Duration::ZERO,
             ..RecorderConfig::default()
         };
-        assert!(zero_bucket.validate().is_err_and(|e| e.to_string().contains("bucket")));
+        assert!(
+            zero_bucket
+                .validate()
+                .is_err_and(|e| e.to_string().contains("bucket"))
+        );
         let no_deadline = RecorderConfig {
             recovery_deadline: Duration::ZERO,
             ..RecorderConfig::default()
@@ -197,7 +201,9 @@ mod tests {
         assert!(no_deadline.validate().is_err());
         assert!(StreamSpec::every(Duration::ZERO).validate().is_err());
         assert_eq!(
-            StreamSpec::every(Duration::from_millis(100)).contiguous().ids,
+            StreamSpec::every(Duration::from_millis(100))
+                .contiguous()
+                .ids,
             Ids::Contiguous
         );
     }

@@ -193,17 +193,35 @@ impl Recorder {
 
     /// A connection changed state.
     pub fn on_connection_state(&mut self, connection: &str, state: ConnState, at: Instant) {
-        self.lane(LaneKind::Connection, connection, state.as_str(), state.severity(), at);
+        self.lane(
+            LaneKind::Connection,
+            connection,
+            state.as_str(),
+            state.severity(),
+            at,
+        );
     }
 
     /// A circuit breaker changed state.
     pub fn on_breaker(&mut self, breaker: &str, state: BreakerState, at: Instant) {
-        self.lane(LaneKind::Breaker, breaker, state.as_str(), state.severity(), at);
+        self.lane(
+            LaneKind::Breaker,
+            breaker,
+            state.as_str(),
+            state.severity(),
+            at,
+        );
     }
 
     /// The system's health level changed.
     pub fn on_health(&mut self, level: HealthLevel, at: Instant) {
-        self.lane(LaneKind::Health, "system", level.as_str(), level.severity(), at);
+        self.lane(
+            LaneKind::Health,
+            "system",
+            level.as_str(),
+            level.severity(),
+            at,
+        );
     }
 
     /// The client began a connection attempt (counted per rolling 5 minutes).
@@ -233,12 +251,18 @@ impl Recorder {
     pub fn on_limits(&mut self, observed: ObservedLimits) {
         let max = |a: Option<u64>, b: Option<u64>| a.max(b);
         self.observed = ObservedLimits {
-            frames_per_sec_max: max(self.observed.frames_per_sec_max, observed.frames_per_sec_max),
+            frames_per_sec_max: max(
+                self.observed.frames_per_sec_max,
+                observed.frames_per_sec_max,
+            ),
             connection_attempts_5min_max: max(
                 self.observed.connection_attempts_5min_max,
                 observed.connection_attempts_5min_max,
             ),
-            rest_weight_1m_max: max(self.observed.rest_weight_1m_max, observed.rest_weight_1m_max),
+            rest_weight_1m_max: max(
+                self.observed.rest_weight_1m_max,
+                observed.rest_weight_1m_max,
+            ),
         };
     }
 
@@ -369,10 +393,9 @@ impl Recorder {
         let counted = |window: &RollingMax| (window.total() > 0).then(|| window.max());
         let frames = self.frames.values().map(RollingMax::max).max();
         let frames_per_sec_max = frames.max(self.observed.frames_per_sec_max);
-        let connection_attempts_5min_max = counted(&self.attempts)
-            .max(self.observed.connection_attempts_5min_max);
-        let rest_weight_1m_max =
-            counted(&self.rest_weight).max(self.observed.rest_weight_1m_max);
+        let connection_attempts_5min_max =
+            counted(&self.attempts).max(self.observed.connection_attempts_5min_max);
+        let rest_weight_1m_max = counted(&self.rest_weight).max(self.observed.rest_weight_1m_max);
         let within = |figure: Option<u64>, limit: u64| figure.is_none_or(|f| f <= limit);
         LimitsMeasured {
             allowed,

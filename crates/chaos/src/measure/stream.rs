@@ -179,7 +179,11 @@ impl StreamLog {
         let (lost, unexpected, loss_basis) = match (&self.truth, self.spec.ids) {
             (Some(truth), _) => {
                 let common = truth.common(&self.ids);
-                (truth.len() - common, self.ids.len() - common, LossBasis::Truth)
+                (
+                    truth.len() - common,
+                    self.ids.len() - common,
+                    LossBasis::Truth,
+                )
             }
             (None, Ids::Contiguous) => (self.ids.holes(), 0, LossBasis::IdHoles),
             (None, Ids::Increasing) => (0, 0, LossBasis::Unknown),

@@ -171,17 +171,26 @@ impl fmt::Display for Violation {
                 stream,
                 duplicated,
                 max,
-            } => write!(f, "{stream}: {duplicated} duplicated (at most {max} allowed)"),
+            } => write!(
+                f,
+                "{stream}: {duplicated} duplicated (at most {max} allowed)"
+            ),
             Self::OutOfOrder {
                 stream,
                 out_of_order,
                 max,
-            } => write!(f, "{stream}: {out_of_order} out of order (at most {max} allowed)"),
+            } => write!(
+                f,
+                "{stream}: {out_of_order} out of order (at most {max} allowed)"
+            ),
             Self::BookMismatches {
                 stream,
                 mismatches,
                 max,
-            } => write!(f, "{stream}: {mismatches} wrong books (at most {max} allowed)"),
+            } => write!(
+                f,
+                "{stream}: {mismatches} wrong books (at most {max} allowed)"
+            ),
             Self::Mttr { stream, mttr, max } => write!(
                 f,
                 "{stream}: recovery took {} (at most {} allowed)",

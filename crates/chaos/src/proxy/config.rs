@@ -105,24 +105,38 @@ mod tests {
         assert!(ProxyConfig::new(upstream).validate().is_ok());
 
         let no_port = ProxyConfig::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
-        assert!(no_port.validate().is_err_and(|e| e.to_string().contains("upstream")));
+        assert!(
+            no_port
+                .validate()
+                .is_err_and(|e| e.to_string().contains("upstream"))
+        );
 
         let tiny = ProxyConfig {
             buffer_size: 10,
             ..ProxyConfig::new(upstream)
         };
-        assert!(tiny.validate().is_err_and(|e| e.to_string().contains("buffer_size")));
+        assert!(
+            tiny.validate()
+                .is_err_and(|e| e.to_string().contains("buffer_size"))
+        );
 
         let none = ProxyConfig {
             max_in_flight: 0,
             ..ProxyConfig::new(upstream)
         };
-        assert!(none.validate().is_err_and(|e| e.to_string().contains("max_in_flight")));
+        assert!(
+            none.validate()
+                .is_err_and(|e| e.to_string().contains("max_in_flight"))
+        );
 
         let instant = ProxyConfig {
             connect_timeout: Duration::ZERO,
             ..ProxyConfig::new(upstream)
         };
-        assert!(instant.validate().is_err_and(|e| e.to_string().contains("connect_timeout")));
+        assert!(
+            instant
+                .validate()
+                .is_err_and(|e| e.to_string().contains("connect_timeout"))
+        );
     }
 }

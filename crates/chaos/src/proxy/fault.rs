@@ -150,9 +150,11 @@ impl Fault {
                 at_most("base", base)?;
                 at_most("jitter", jitter)
             }
-            Self::Bandwidth { bytes_per_sec, .. } if bytes_per_sec == 0 => {
-                Err(Error::invalid("bytes_per_sec", bytes_per_sec, "must be at least 1"))
-            }
+            Self::Bandwidth { bytes_per_sec, .. } if bytes_per_sec == 0 => Err(Error::invalid(
+                "bytes_per_sec",
+                bytes_per_sec,
+                "must be at least 1",
+            )),
             Self::Slice { max_chunk, .. } if max_chunk == 0 => {
                 Err(Error::invalid("max_chunk", max_chunk, "must be at least 1"))
             }
@@ -283,8 +285,10 @@ impl Effect {
                 bytes_per_sec,
                 direction,
             } if direction.includes(way) => {
-                self.bytes_per_sec =
-                    Some(self.bytes_per_sec.map_or(bytes_per_sec, |b| b.min(bytes_per_sec)));
+                self.bytes_per_sec = Some(
+                    self.bytes_per_sec
+                        .map_or(bytes_per_sec, |b| b.min(bytes_per_sec)),
+                );
             }
             Fault::Blackhole { direction } if direction.includes(way) => self.blackhole = true,
             Fault::Slice {
@@ -356,13 +360,19 @@ mod tests {
             bytes_per_sec: 0,
             direction: Direction::Both,
         };
-        assert!(zero.validate().is_err_and(|e| e.to_string().contains("bytes_per_sec")));
+        assert!(
+            zero.validate()
+                .is_err_and(|e| e.to_string().contains("bytes_per_sec"))
+        );
         let huge = Fault::Latency {
             base: Duration::from_secs(7200),
             jitter: Duration::ZERO,
             direction: Direction::Both,
         };
-        assert!(huge.validate().is_err_and(|e| e.to_string().contains("base")));
+        assert!(
+            huge.validate()
+                .is_err_and(|e| e.to_string().contains("base"))
+        );
         let slice = Fault::Slice {
             max_chunk: 0,
             delay: Duration::ZERO,

@@ -259,7 +259,14 @@ async fn write_side(
                 return Ok(());
             }
         };
-        write_chunk(&mut dst, &chunk.data, effect, &mut free_at, shared.counters.way(way)).await?;
+        write_chunk(
+            &mut dst,
+            &chunk.data,
+            effect,
+            &mut free_at,
+            shared.counters.way(way),
+        )
+        .await?;
     }
 }
 
@@ -298,7 +305,10 @@ async fn write_chunk(
             if start > now {
                 tokio::time::sleep_until(start).await;
             }
-            #[allow(clippy::cast_precision_loss, reason = "a piece is far below 2^52 bytes")]
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "a piece is far below 2^52 bytes"
+            )]
             let cost = Duration::from_secs_f64(piece.len() as f64 / rate as f64);
             *free_at = start + cost;
         }
@@ -317,6 +327,10 @@ fn seeded(seed: u64, connection: u64, way: Way) -> ChaCha8Rng {
         Way::Up => 0x5555_5555_5555_5555,
         Way::Down => 0xAAAA_AAAA_AAAA_AAAA,
     };
-    let mixed = seed ^ connection.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ way;
+    let mixed = seed
+        ^ connection
+            .wrapping_add(1)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ way;
     ChaCha8Rng::seed_from_u64(mixed)
 }

@@ -54,7 +54,10 @@ mod tests {
         assert_eq!(secs(Duration::from_millis(1250)), "1.250 s");
         assert_eq!(opt_secs(None), "–");
         assert_eq!(percent(0.5), "50.000 %");
-        assert_eq!(xml("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;\u{FFFD}");
+        assert_eq!(
+            xml("a<b & \"c\"\u{1}"),
+            "a&lt;b &amp; &quot;c&quot;\u{FFFD}"
+        );
         assert_eq!(cell("a|b"), "a\\|b");
     }
 }

@@ -23,7 +23,10 @@ fn summary(out: &mut String, report: &Report) -> std::fmt::Result {
     let verdict = if report.verdict.passed {
         "**passed**".to_owned()
     } else {
-        format!("**failed** ({} violations)", report.verdict.violations.len())
+        format!(
+            "**failed** ({} violations)",
+            report.verdict.violations.len()
+        )
     };
     writeln!(out, "# Chaos report: {}\n", report.scenario)?;
     writeln!(out, "| | |\n|---|---|")?;
@@ -40,7 +43,8 @@ fn summary(out: &mut String, report: &Report) -> std::fmt::Result {
     writeln!(
         out,
         "| recovery success rate | {} |",
-        o.recovery_success_rate.map_or_else(|| "–".to_owned(), percent)
+        o.recovery_success_rate
+            .map_or_else(|| "–".to_owned(), percent)
     )?;
     writeln!(
         out,
@@ -75,7 +79,11 @@ fn summary(out: &mut String, report: &Report) -> std::fmt::Result {
     writeln!(
         out,
         "| Binance limits | {}{judged}: frames/s {} of {}, connection attempts/5 min {} of {} ({} in all), REST weight/min {} of {} |",
-        if l.respected { "respected" } else { "**exceeded**" },
+        if l.respected {
+            "respected"
+        } else {
+            "**exceeded**"
+        },
         opt_count(l.frames_per_sec_max),
         l.allowed.frames_per_sec,
         opt_count(l.connection_attempts_5min_max),
@@ -92,7 +100,10 @@ fn faults(out: &mut String, report: &Report) -> std::fmt::Result {
     if report.timeline.faults.is_empty() {
         return writeln!(out, "None.\n");
     }
-    writeln!(out, "| # | fault | start | end | lasted |\n|---|---|---|---|---|")?;
+    writeln!(
+        out,
+        "| # | fault | start | end | lasted |\n|---|---|---|---|---|"
+    )?;
     for (i, fault) in report.timeline.faults.iter().enumerate() {
         let lasted = fault.end.map(|end| end.saturating_sub(fault.start));
         writeln!(
@@ -117,7 +128,10 @@ fn streams(out: &mut String, report: &Report) -> std::fmt::Result {
         out,
         "| stream | events | availability | outages | MTTR mean | MTTR max | back after clear (max) | max gap | max data age | lost | duplicated | out of order | gaps reported | books checked / wrong |"
     )?;
-    writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")?;
+    writeln!(
+        out,
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    )?;
     for (name, s) in &report.measures.streams {
         let lost = match s.loss_basis {
             LossBasis::Truth => s.lost.to_string(),

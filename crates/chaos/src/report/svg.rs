@@ -69,7 +69,10 @@ fn tick_step(duration: f64) -> f64 {
 
 /// Rates in events per second, averaged in groups so there are at most
 /// [`MAX_POINTS`]: `(group start, group length, rate)`.
-#[allow(clippy::cast_precision_loss, reason = "counts and bucket indices are far below 2^52")]
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "counts and bucket indices are far below 2^52"
+)]
 fn rates(counts: &[u64], bucket: Duration) -> Vec<(Duration, Duration, f64)> {
     let group = counts.len().div_ceil(MAX_POINTS).max(1);
     let width = bucket.saturating_mul(u32::try_from(group).unwrap_or(u32::MAX));
@@ -80,7 +83,11 @@ fn rates(counts: &[u64], bucket: Duration) -> Vec<(Duration, Duration, f64)> {
             let sum: u64 = chunk.iter().sum();
             let span = bucket.as_secs_f64() * chunk.len() as f64;
             let start = width.saturating_mul(u32::try_from(i).unwrap_or(u32::MAX));
-            (start, bucket.saturating_mul(chunk.len() as u32), sum as f64 / span)
+            (
+                start,
+                bucket.saturating_mul(chunk.len() as u32),
+                sum as f64 / span,
+            )
         })
         .collect()
 }
@@ -131,7 +138,11 @@ fn header(out: &mut String, report: &Report, height: f64) -> std::fmt::Result {
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" font-family="sans-serif" font-size="11">"#
     )?;
-    let verdict = if report.verdict.passed { "passed" } else { "failed" };
+    let verdict = if report.verdict.passed {
+        "passed"
+    } else {
+        "failed"
+    };
     writeln!(
         out,
         r#"<title>{} — {verdict}</title><rect width="100%" height="100%" fill="white"/>"#,
@@ -190,7 +201,11 @@ fn axes(out: &mut String, scale: &Scale) -> std::fmt::Result {
     let mut t = 0.0;
     while t <= scale.duration + 1e-9 {
         let x = scale.x(Duration::from_secs_f64(t));
-        let label = if step < 1.0 { format!("{t:.1} s") } else { format!("{t:.0} s") };
+        let label = if step < 1.0 {
+            format!("{t:.1} s")
+        } else {
+            format!("{t:.0} s")
+        };
         writeln!(
             out,
             r##"<line x1="{x:.1}" y1="{bottom}" x2="{x:.1}" y2="{:.1}" stroke="#999"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="#555">{label}</text>"##,
@@ -238,7 +253,10 @@ fn streams(
             xml(name)
         )?;
         #[allow(clippy::cast_precision_loss, reason = "a handful of streams")]
-        let (x, y) = (LEFT + (i % 3) as f64 * 250.0, legend_top + (i / 3) as f64 * 18.0);
+        let (x, y) = (
+            LEFT + (i % 3) as f64 * 250.0,
+            legend_top + (i / 3) as f64 * 18.0,
+        );
         writeln!(
             out,
             r#"<line x1="{x:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="3"/><text x="{:.1}" y="{y:.1}">{}</text>"#,

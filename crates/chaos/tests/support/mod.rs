@@ -1,7 +1,10 @@
 //! Shared test harness: a proxy in front of a server whose accepted sockets
 //! are handed to the test, so each test drives both ends itself.
 
-#![allow(dead_code, reason = "each test file uses a different part of the harness")]
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the harness"
+)]
 
 use std::io;
 use std::net::SocketAddr;

@@ -44,7 +44,11 @@ pub(crate) fn check(text: &str) -> Result<Vec<String>, String> {
         };
         let name_end = body.find(char::is_whitespace).unwrap_or(body.len());
         let name = &body[..name_end];
-        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || "-_:.".contains(c)) {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || "-_:.".contains(c))
+        {
             return Err(format!("bad element name in <{tag}>"));
         }
         attributes_ok(&body[name_end..], name)?;
@@ -80,11 +84,17 @@ fn entities_ok(text: &str) -> Result<(), String> {
     let mut rest = text;
     while let Some(amp) = rest.find('&') {
         let after = &rest[amp + 1..];
-        let end = after.find(';').ok_or_else(|| format!("raw '&' in {text:?}"))?;
+        let end = after
+            .find(';')
+            .ok_or_else(|| format!("raw '&' in {text:?}"))?;
         let entity = &after[..end];
         let known = ["amp", "lt", "gt", "quot", "apos"].contains(&entity)
-            || entity.strip_prefix("#x").is_some_and(|h| u32::from_str_radix(h, 16).is_ok())
-            || entity.strip_prefix('#').is_some_and(|d| d.parse::<u32>().is_ok());
+            || entity
+                .strip_prefix("#x")
+                .is_some_and(|h| u32::from_str_radix(h, 16).is_ok())
+            || entity
+                .strip_prefix('#')
+                .is_some_and(|d| d.parse::<u32>().is_ok());
         if !known {
             return Err(format!("unknown entity &{entity}; in {text:?}"));
         }
@@ -100,7 +110,9 @@ fn attributes_ok(mut rest: &str, element: &str) -> Result<(), String> {
         if rest.is_empty() {
             return Ok(());
         }
-        let eq = rest.find('=').ok_or_else(|| format!("attribute without value in <{element}>"))?;
+        let eq = rest
+            .find('=')
+            .ok_or_else(|| format!("attribute without value in <{element}>"))?;
         let name = rest[..eq].trim();
         if name.is_empty() || name.contains(char::is_whitespace) {
             return Err(format!("bad attribute name {name:?} in <{element}>"));
@@ -121,7 +133,10 @@ fn attributes_ok(mut rest: &str, element: &str) -> Result<(), String> {
 
 #[test]
 fn the_checker_itself_tells_good_from_bad() {
-    assert!(check(r#"<?xml version="1.0"?><svg a="1"><g><rect/></g><text>a &amp; b</text></svg>"#).is_ok());
+    assert!(
+        check(r#"<?xml version="1.0"?><svg a="1"><g><rect/></g><text>a &amp; b</text></svg>"#)
+            .is_ok()
+    );
     for bad in [
         "<svg><g></svg>",
         "<svg></g>",
