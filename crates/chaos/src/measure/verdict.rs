@@ -328,10 +328,10 @@ fn violations(measures: &Measures, g: &Guarantees) -> Vec<Violation> {
         }
     }
     let overall = &measures.overall;
-    if let (Some(min), Some(rate)) = (g.min_recovery_success, overall.recovery_success_rate) {
-        if rate < min {
-            out.push(Violation::RecoverySuccess { rate, min });
-        }
+    if let (Some(min), Some(rate)) = (g.min_recovery_success, overall.recovery_success_rate)
+        && rate < min
+    {
+        out.push(Violation::RecoverySuccess { rate, min });
     }
     if g.limits == LimitsRule::Enforced {
         let limits = &overall.limits;

@@ -26,6 +26,10 @@ const STREAM_COLOURS: [&str; 8] = [
 const SEVERITY_COLOURS: [&str; 5] = ["#2ca02c", "#bcbd22", "#ffbf00", "#ff7f0e", "#d62728"];
 const SEVERITY_NAMES: [&str; 5] = ["fine", "notice", "impaired", "down", "critical"];
 
+/// One point of a stream's line: a group of buckets' start, its width, and
+/// its rate in events per second.
+type Point = (Duration, Duration, f64);
+
 /// Maps time to x and rate to y.
 struct Scale {
     duration: f64,
@@ -73,7 +77,7 @@ fn tick_step(duration: f64) -> f64 {
     clippy::cast_precision_loss,
     reason = "counts and bucket indices are far below 2^52"
 )]
-fn rates(counts: &[u64], bucket: Duration) -> Vec<(Duration, Duration, f64)> {
+fn rates(counts: &[u64], bucket: Duration) -> Vec<Point> {
     let group = counts.len().div_ceil(MAX_POINTS).max(1);
     let width = bucket.saturating_mul(u32::try_from(group).unwrap_or(u32::MAX));
     counts
@@ -95,7 +99,7 @@ fn rates(counts: &[u64], bucket: Duration) -> Vec<(Duration, Duration, f64)> {
 /// Renders the picture.
 pub(crate) fn render(report: &Report) -> String {
     let timeline = &report.timeline;
-    let all_rates: Vec<(&String, Vec<(Duration, Duration, f64)>)> = timeline
+    let all_rates: Vec<(&String, Vec<Point>)> = timeline
         .streams
         .iter()
         .map(|(name, counts)| (name, rates(counts, timeline.bucket)))
@@ -235,7 +239,7 @@ fn axes(out: &mut String, scale: &Scale) -> std::fmt::Result {
 
 fn streams(
     out: &mut String,
-    all: &[(&String, Vec<(Duration, Duration, f64)>)],
+    all: &[(&String, Vec<Point>)],
     scale: &Scale,
     legend_top: f64,
 ) -> std::fmt::Result {

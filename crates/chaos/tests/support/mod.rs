@@ -16,16 +16,16 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 /// The longest any test waits for something that should happen.
-pub const PATIENCE: Duration = Duration::from_secs(10);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
 
 /// The server behind the proxy: every accepted socket comes out of `accepted`.
-pub struct Server {
-    pub addr: SocketAddr,
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
     accepted: mpsc::UnboundedReceiver<TcpStream>,
 }
 
 impl Server {
-    pub async fn start() -> io::Result<Self> {
+    pub(crate) async fn start() -> io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (tx, accepted) = mpsc::unbounded_channel();
@@ -40,7 +40,7 @@ impl Server {
     }
 
     /// The next connection the proxy opened to the server.
-    pub async fn next(&mut self) -> io::Result<TcpStream> {
+    pub(crate) async fn next(&mut self) -> io::Result<TcpStream> {
         match tokio::time::timeout(PATIENCE, self.accepted.recv()).await {
             Ok(Some(socket)) => Ok(socket),
             Ok(None) => Err(io::Error::other("the server stopped")),
@@ -53,15 +53,15 @@ impl Server {
 }
 
 /// A server, a proxy in front of it, and one client connected through both.
-pub struct Rig {
-    pub server: Server,
-    pub proxy: Proxy,
-    pub client: TcpStream,
-    pub upstream: TcpStream,
+pub(crate) struct Rig {
+    pub(crate) server: Server,
+    pub(crate) proxy: Proxy,
+    pub(crate) client: TcpStream,
+    pub(crate) upstream: TcpStream,
 }
 
 impl Rig {
-    pub async fn start() -> anyhow::Result<Self> {
+    pub(crate) async fn start() -> anyhow::Result<Self> {
         let mut server = Server::start().await?;
         let proxy = Proxy::start(ProxyConfig::new(server.addr)).await?;
         let client = TcpStream::connect(proxy.addr()).await?;
@@ -76,7 +76,7 @@ impl Rig {
 }
 
 /// Reads exactly `n` bytes within [`PATIENCE`].
-pub async fn read_n(socket: &mut TcpStream, n: usize) -> anyhow::Result<Vec<u8>> {
+pub(crate) async fn read_n(socket: &mut TcpStream, n: usize) -> anyhow::Result<Vec<u8>> {
     let mut buffer = vec![0_u8; n];
     tokio::time::timeout(PATIENCE, socket.read_exact(&mut buffer)).await??;
     Ok(buffer)
@@ -84,7 +84,7 @@ pub async fn read_n(socket: &mut TcpStream, n: usize) -> anyhow::Result<Vec<u8>>
 
 /// What a read ends with, within [`PATIENCE`].
 #[derive(Debug, PartialEq, Eq)]
-pub enum ReadEnd {
+pub(crate) enum ReadEnd {
     Data(usize),
     Eof,
     Reset,
@@ -92,7 +92,7 @@ pub enum ReadEnd {
     TimedOut,
 }
 
-pub async fn read_once(socket: &mut TcpStream, wait: Duration) -> ReadEnd {
+pub(crate) async fn read_once(socket: &mut TcpStream, wait: Duration) -> ReadEnd {
     let mut buffer = [0_u8; 4096];
     match tokio::time::timeout(wait, socket.read(&mut buffer)).await {
         Err(_) => ReadEnd::TimedOut,
@@ -104,7 +104,7 @@ pub async fn read_once(socket: &mut TcpStream, wait: Duration) -> ReadEnd {
 }
 
 /// Reads until end of stream or error, within [`PATIENCE`], skipping data.
-pub async fn read_to_end(socket: &mut TcpStream) -> ReadEnd {
+pub(crate) async fn read_to_end(socket: &mut TcpStream) -> ReadEnd {
     loop {
         match read_once(socket, PATIENCE).await {
             ReadEnd::Data(_) => {}
@@ -113,7 +113,7 @@ pub async fn read_to_end(socket: &mut TcpStream) -> ReadEnd {
     }
 }
 
-pub async fn write(socket: &mut TcpStream, data: &[u8]) -> anyhow::Result<()> {
+pub(crate) async fn write(socket: &mut TcpStream, data: &[u8]) -> anyhow::Result<()> {
     tokio::time::timeout(PATIENCE, socket.write_all(data)).await??;
     Ok(())
 }
