@@ -6,6 +6,11 @@ use crate::proxy::fault::Way;
 
 /// A snapshot of the proxy's counters, from
 /// [`Proxy::counters`](crate::Proxy::counters).
+///
+/// A write is counted right after it completes, so on a multi-threaded
+/// runtime the receiver can hold the bytes an instant before the count
+/// shows them; [`Proxy::wait_for`](crate::Proxy::wait_for) waits for a
+/// figure without guessing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProxyCounters {
     /// TCP connections accepted from clients, refused ones included.
