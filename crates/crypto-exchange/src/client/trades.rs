@@ -7,9 +7,9 @@
 //!   the ids in between: they are reported lost (`Gap`), the rest is recovered;
 //! - an empty page before the range is covered, or a REST failure after the
 //!   client's own retries, reports the rest of the range lost;
-//! - records out of order, repeated, or outside the range are skipped (the
-//!   stream's high-water mark would drop them anyway), so a page that makes no
-//!   progress ends the backfill instead of looping.
+//! - a page out of order is sorted and rid of repeats; records outside the
+//!   range are skipped (the stream's high-water mark would drop them anyway), so
+//!   a page that makes no progress ends the backfill instead of looping.
 
 use std::sync::Arc;
 
@@ -119,13 +119,17 @@ async fn run(
             }
             _ => return Some((next, to)),
         };
-        let records = match page {
+        let mut records = match page {
             Ok(records) => records,
             Err(error) => {
                 tracing::warn!(%stream, next, to, %error, "backfill failed");
                 return Some((next, to));
             }
         };
+        // Binance answers in ascending order; a page that does not is put in order
+        // (and rid of repeats) rather than losing the ids it holds.
+        records.sort_by_key(|(id, _)| *id);
+        records.dedup_by_key(|(id, _)| *id);
         // `lost` precedes `events` in a message: a hole flushes what came before it.
         let mut lost = None;
         let mut events = Vec::with_capacity(records.len());
