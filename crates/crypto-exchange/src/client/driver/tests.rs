@@ -66,6 +66,7 @@ impl Harness {
             seed: 7,
             breaker,
             backfill: None,
+            health: None,
         };
         let (commands, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(Driver::new(spec, rx).run());
