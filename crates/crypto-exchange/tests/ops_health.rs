@@ -44,6 +44,8 @@ async fn health_is_503_while_refused_and_200_after_recovery() -> Result<()> {
     let mut sub = client.subscribe(["btcusdt@aggTrade", "ethusdt@aggTrade"])?;
     next_event(&mut sub).await?;
 
+    // The endpoint serves the report of the last tick (about a second old).
+    wait_status(&http, &format!("{base}/health/ready"), 200, Duration::from_secs(15)).await?;
     let live = wait_status(&http, &format!("{base}/health"), 200, Duration::from_secs(15)).await?;
     let body = live.json()?;
     ensure!(body["status"] == "ok", "{body}");
@@ -131,8 +133,18 @@ async fn ready_waits_for_every_stream() -> Result<()> {
     ensure!(body["ready"] == true && body["waiting"] == 0, "{body}");
     ensure!(client.readiness().ready);
 
-    // A reconnect makes every stream deliver again before it is ready.
+    // After a reconnect every stream must deliver again: with ETHUSDT frozen,
+    // not ready until it trades.
+    sim.set_symbol_rate("ETHUSDT", 0.0)?;
     sim.drop_connections(DropKind::Reset);
+    poll(Duration::from_secs(15), "not ready after the reconnect", || async {
+        let answer = get(&http, &ready_url).await?;
+        let body = answer.json()?;
+        let eth = body["waiting_streams"] == serde_json::json!(["ethusdt@aggTrade"]);
+        Ok((answer.status == 503 && eth).then_some(()))
+    })
+    .await?;
+    sim.set_symbol_rate("ETHUSDT", 200.0)?;
     wait_status(&http, &ready_url, 200, Duration::from_secs(15)).await?;
 
     client.shutdown().await;

@@ -85,21 +85,6 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let ops = match args.ops_addr {
-        Some(addr) => {
-            match ops::start(&client, addr, args.ops_allow_remote, "crypto-exchange stream").await
-            {
-                Ok(handle) => {
-                    for url in ops::urls(&handle) {
-                        eprintln!("crypto-exchange stream: ops {url}");
-                    }
-                    Some(handle)
-                }
-                Err(code) => return code,
-            }
-        }
-        None => None,
-    };
     eprintln!(
         "crypto-exchange stream: {} streams; Ctrl-C to stop{}",
         streams.len(),
@@ -110,6 +95,26 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
     );
     let mut lifecycle = client.lifecycle();
     let mut subscription = client.subscribe_streams(streams);
+    // After subscribing, so that /health/ready waits for every stream from the
+    // first request on.
+    let ops = match args.ops_addr {
+        Some(addr) => {
+            match ops::start(&client, addr, args.ops_allow_remote, "crypto-exchange stream").await
+            {
+                Ok(handle) => {
+                    for url in ops::urls(&handle) {
+                        eprintln!("crypto-exchange stream: ops {url}");
+                    }
+                    Some(handle)
+                }
+                Err(code) => {
+                    client.shutdown().await;
+                    return code;
+                }
+            }
+        }
+        None => None,
+    };
     let mut output = Output::new(args.output);
     let stop = shutdown_signal(args.duration);
     tokio::pin!(stop);

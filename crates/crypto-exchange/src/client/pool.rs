@@ -122,6 +122,11 @@ where
                     if let Some(s) = self.slots.iter_mut().find(|s| s.id == slot) {
                         s.streams.insert(stream.clone());
                     }
+                    // At once, so that readiness waits for it from now on (the
+                    // driver registers it again, idempotently, for its route).
+                    if let Some(health) = &self.parts.health {
+                        health.register_stream(&stream.to_string(), slot);
+                    }
                     self.streams.insert(
                         stream.clone(),
                         Assignment {
