@@ -32,7 +32,8 @@ async fn stuck_http_clients_do_not_stop_the_feed() -> Result<()> {
     // requests for the largest page and never reads an answer, so the
     // server's writes to it fill the socket buffers and wait.
     let mut half = TcpStream::connect(addr).await?;
-    half.write_all(b"GET /health HTTP/1.1\r\nHost: ops\r\n").await?;
+    half.write_all(b"GET /health HTTP/1.1\r\nHost: ops\r\n")
+        .await?;
     let mut greedy = TcpStream::connect(addr).await?;
     let request = b"GET /metrics HTTP/1.1\r\nHost: ops\r\n\r\n".repeat(2000);
     // The write itself may stall once the server stops reading: bounded.
@@ -54,7 +55,10 @@ async fn stuck_http_clients_do_not_stop_the_feed() -> Result<()> {
         .context("generated_ms")?;
     poll(Duration::from_secs(10), "a newer report", || async {
         let body = get(&http, &health_url).await?.json()?;
-        Ok(body["generated_ms"].as_u64().is_some_and(|t| t > first).then_some(()))
+        Ok(body["generated_ms"]
+            .as_u64()
+            .is_some_and(|t| t > first)
+            .then_some(()))
     })
     .await?;
 
@@ -91,15 +95,27 @@ async fn no_secret_reaches_any_output() -> Result<()> {
 
     let http = http()?;
     let mut outputs = Vec::new();
-    for path in ["/health", "/health/live", "/health/ready", "/metrics", "/alerts"] {
+    for path in [
+        "/health",
+        "/health/live",
+        "/health/ready",
+        "/metrics",
+        "/alerts",
+    ] {
         let answer = get(&http, &format!("{}{path}", ops.base_url())).await?;
         outputs.push((path.to_owned(), answer.body));
     }
-    outputs.push(("system_health".into(), format!("{:?}", client.system_health())));
+    outputs.push((
+        "system_health".into(),
+        format!("{:?}", client.system_health()),
+    ));
     outputs.push(("metrics".into(), serde_json::to_string(&client.metrics())?));
     outputs.push(("client".into(), format!("{client:?}")));
     let metrics = &outputs[3].1;
-    ensure!(metrics.contains("crypto_exchange_messages_total"), "{metrics}");
+    ensure!(
+        metrics.contains("crypto_exchange_messages_total"),
+        "{metrics}"
+    );
     for (name, text) in &outputs {
         ensure!(!text.contains(SECRET), "{name} shows the key: {text}");
         ensure!(!text.contains("apiKey="), "{name} shows the query: {text}");

@@ -32,7 +32,10 @@ fn spawn(args: &[&str]) -> Result<Child> {
 
 /// Reads lines until one contains `marker`; returns the URLs (`http://…`) of
 /// every line read up to and including the last consecutive one with it.
-async fn ops_urls<R: AsyncRead + Unpin>(lines: &mut Lines<BufReader<R>>, marker: &str) -> Result<Vec<String>> {
+async fn ops_urls<R: AsyncRead + Unpin>(
+    lines: &mut Lines<BufReader<R>>,
+    marker: &str,
+) -> Result<Vec<String>> {
     let mut urls = Vec::new();
     timeout(WAIT, async {
         while let Some(line) = lines.next_line().await? {
@@ -57,8 +60,19 @@ async fn stream_serves_every_ops_path_while_it_runs() -> Result<()> {
     let sim = Sim::start(SimConfig::default()).await?;
     let (ws, rest) = (sim.ws_url(), sim.rest_url());
     let mut child = spawn(&[
-        "stream", "--ws-url", &ws, "--rest-url", &rest, "--symbols", "btcusdt", "--streams",
-        "aggTrade", "--ops-addr", "127.0.0.1:0", "--duration", "5s",
+        "stream",
+        "--ws-url",
+        &ws,
+        "--rest-url",
+        &rest,
+        "--symbols",
+        "btcusdt",
+        "--streams",
+        "aggTrade",
+        "--ops-addr",
+        "127.0.0.1:0",
+        "--duration",
+        "5s",
     ])?;
     // Events go to stdout: read them, so that the command never waits on a
     // full pipe.
@@ -87,7 +101,10 @@ async fn stream_serves_every_ops_path_while_it_runs() -> Result<()> {
 
     let health = wait_status(&http, &find("/health")?, 200, Duration::from_secs(4)).await?;
     let body = health.json()?;
-    ensure!(body["status"] == "ok" && body["level"].is_string(), "{body}");
+    ensure!(
+        body["status"] == "ok" && body["level"].is_string(),
+        "{body}"
+    );
     ensure!(body["components"].is_array() && body["diagnostics"].is_array());
     let ready = wait_status(&http, &find("/health/ready")?, 200, Duration::from_secs(4)).await?;
     ensure!(ready.json()?["streams"] == 1);
@@ -96,7 +113,12 @@ async fn stream_serves_every_ops_path_while_it_runs() -> Result<()> {
     let metrics = get(&http, &find("/metrics")?).await?;
     ensure!(metrics.status == 200);
     let exposition = Exposition::parse(&metrics.body)?;
-    ensure!(exposition.types.get("crypto_exchange_messages_total").is_some_and(|t| t == "counter"));
+    ensure!(
+        exposition
+            .types
+            .get("crypto_exchange_messages_total")
+            .is_some_and(|t| t == "counter")
+    );
     let alerts = get(&http, &find("/alerts")?).await?;
     ensure!(alerts.status == 200 && alerts.json()?["active"].is_array());
 
@@ -114,11 +136,20 @@ async fn demo_serves_ops_on_loopback_by_default() -> Result<()> {
     let stdout = child.stdout.take().context("stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let urls = ops_urls(&mut lines, "ops: ").await?;
-    ensure!(urls.iter().all(|u| u.starts_with("http://127.0.0.1:")), "{urls:?}");
+    ensure!(
+        urls.iter().all(|u| u.starts_with("http://127.0.0.1:")),
+        "{urls:?}"
+    );
     let http = http()?;
-    let metrics = urls.iter().find(|u| u.ends_with("/metrics")).context("/metrics")?;
+    let metrics = urls
+        .iter()
+        .find(|u| u.ends_with("/metrics"))
+        .context("/metrics")?;
     ensure!(get(&http, metrics).await?.status == 200);
-    let health = urls.iter().find(|u| u.ends_with("/health")).context("/health")?;
+    let health = urls
+        .iter()
+        .find(|u| u.ends_with("/health"))
+        .context("/health")?;
     let answer = get(&http, health).await?;
     ensure!(answer.status == 200 || answer.status == 503, "{answer:?}");
     ensure!(answer.json()?["level"].is_string() || answer.json()?["status"] == "starting");
@@ -141,14 +172,31 @@ async fn demo_serves_ops_on_loopback_by_default() -> Result<()> {
 #[tokio::test]
 async fn a_remote_ops_address_needs_the_flag() -> Result<()> {
     let refused = run(&[
-        "stream", "--ws-url", "ws://127.0.0.1:9", "--symbols", "btcusdt", "--streams", "aggTrade",
-        "--ops-addr", "0.0.0.0:0",
+        "stream",
+        "--ws-url",
+        "ws://127.0.0.1:9",
+        "--symbols",
+        "btcusdt",
+        "--streams",
+        "aggTrade",
+        "--ops-addr",
+        "0.0.0.0:0",
     ])
     .await?;
     ensure!(refused.code() == Some(2), "{}", refused.transcript());
-    ensure!(refused.stderr.contains("--ops-allow-remote"), "{}", refused.transcript());
+    ensure!(
+        refused.stderr.contains("--ops-allow-remote"),
+        "{}",
+        refused.transcript()
+    );
     let bad = run(&[
-        "stream", "--symbols", "btcusdt", "--streams", "aggTrade", "--ops-addr", "localhost",
+        "stream",
+        "--symbols",
+        "btcusdt",
+        "--streams",
+        "aggTrade",
+        "--ops-addr",
+        "localhost",
     ])
     .await?;
     ensure!(bad.code() == Some(2), "{}", bad.transcript());

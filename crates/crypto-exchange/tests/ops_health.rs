@@ -45,8 +45,20 @@ async fn health_is_503_while_refused_and_200_after_recovery() -> Result<()> {
     next_event(&mut sub).await?;
 
     // The endpoint serves the report of the last tick (about a second old).
-    wait_status(&http, &format!("{base}/health/ready"), 200, Duration::from_secs(15)).await?;
-    let live = wait_status(&http, &format!("{base}/health"), 200, Duration::from_secs(15)).await?;
+    wait_status(
+        &http,
+        &format!("{base}/health/ready"),
+        200,
+        Duration::from_secs(15),
+    )
+    .await?;
+    let live = wait_status(
+        &http,
+        &format!("{base}/health"),
+        200,
+        Duration::from_secs(15),
+    )
+    .await?;
     let body = live.json()?;
     ensure!(body["status"] == "ok", "{body}");
     ensure!(body["readiness"]["ready"] == true, "{body}");
@@ -55,16 +67,28 @@ async fn health_is_503_while_refused_and_200_after_recovery() -> Result<()> {
     // The exchange refuses every connection for a while.
     sim.refuse_connections(Duration::from_secs(4));
     sim.drop_connections(DropKind::Reset);
-    let down = wait_status(&http, &format!("{base}/health"), 503, Duration::from_secs(10)).await?;
+    let down = wait_status(
+        &http,
+        &format!("{base}/health"),
+        503,
+        Duration::from_secs(10),
+    )
+    .await?;
     let body = down.json()?;
     ensure!(body["status"] == "failing", "{body}");
     let level = body["level"].as_str().unwrap_or_default();
     ensure!(level == "unhealthy" || level == "critical", "{body}");
     let reasons = body["reasons"].to_string();
     ensure!(reasons.contains("no connected WebSocket"), "{body}");
-    let failed = client.health_check().err().context("health_check passes while down")?;
+    let failed = client
+        .health_check()
+        .err()
+        .context("health_check passes while down")?;
     ensure!(failed.level >= Level::Unhealthy, "{failed}");
-    ensure!(failed.to_string().contains("no connected WebSocket"), "{failed}");
+    ensure!(
+        failed.to_string().contains("no connected WebSocket"),
+        "{failed}"
+    );
 
     // /alerts lists the connection alert while it lasts ...
     let alerts_url = format!("{base}/alerts");
@@ -83,18 +107,31 @@ async fn health_is_503_while_refused_and_200_after_recovery() -> Result<()> {
     );
 
     // ... and the endpoint is healthy again after recovery, the alert resolved.
-    let back = wait_status(&http, &format!("{base}/health"), 200, Duration::from_secs(30)).await?;
+    let back = wait_status(
+        &http,
+        &format!("{base}/health"),
+        200,
+        Duration::from_secs(30),
+    )
+    .await?;
     ensure!(back.json()?["status"] == "ok");
-    poll(Duration::from_secs(15), "the connection alert resolved", || async {
-        let body = get(&http, &alerts_url).await?.json()?;
-        let resolved = !has_connection_alert(&body["active"])
-            && has_connection_alert(&body["history"]);
-        Ok(resolved.then_some(()))
-    })
+    poll(
+        Duration::from_secs(15),
+        "the connection alert resolved",
+        || async {
+            let body = get(&http, &alerts_url).await?.json()?;
+            let resolved =
+                !has_connection_alert(&body["active"]) && has_connection_alert(&body["history"]);
+            Ok(resolved.then_some(()))
+        },
+    )
     .await?;
     let stats = client.metrics().health;
     let conn = stats.connections.first().context("a connection")?;
-    ensure!(conn.failures >= 1 && !conn.recoveries.is_empty(), "{conn:?}");
+    ensure!(
+        conn.failures >= 1 && !conn.recoveries.is_empty(),
+        "{conn:?}"
+    );
 
     client.shutdown().await;
     ops.shutdown().await?;
@@ -124,7 +161,10 @@ async fn ready_waits_for_every_stream() -> Result<()> {
         Ok((answer.status == 503 && only_eth).then_some(body))
     })
     .await?;
-    ensure!(waiting["ready"] == false && waiting["streams"] == 2, "{waiting}");
+    ensure!(
+        waiting["ready"] == false && waiting["streams"] == 2,
+        "{waiting}"
+    );
     ensure!(!client.readiness().ready);
 
     sim.set_symbol_rate("ETHUSDT", 200.0)?;
@@ -137,12 +177,16 @@ async fn ready_waits_for_every_stream() -> Result<()> {
     // not ready until it trades.
     sim.set_symbol_rate("ETHUSDT", 0.0)?;
     sim.drop_connections(DropKind::Reset);
-    poll(Duration::from_secs(15), "not ready after the reconnect", || async {
-        let answer = get(&http, &ready_url).await?;
-        let body = answer.json()?;
-        let eth = body["waiting_streams"] == serde_json::json!(["ethusdt@aggTrade"]);
-        Ok((answer.status == 503 && eth).then_some(()))
-    })
+    poll(
+        Duration::from_secs(15),
+        "not ready after the reconnect",
+        || async {
+            let answer = get(&http, &ready_url).await?;
+            let body = answer.json()?;
+            let eth = body["waiting_streams"] == serde_json::json!(["ethusdt@aggTrade"]);
+            Ok((answer.status == 503 && eth).then_some(()))
+        },
+    )
     .await?;
     sim.set_symbol_rate("ETHUSDT", 200.0)?;
     wait_status(&http, &ready_url, 200, Duration::from_secs(15)).await?;
@@ -167,14 +211,26 @@ async fn paths_methods_and_the_facade_calls() -> Result<()> {
     ensure!(live.status == 200 && live.json()?["status"] == "live");
     let missing = get(&http, &format!("{base}/nope")).await?;
     ensure!(missing.status == 404, "{missing:?}");
-    ensure!(missing.body.contains("/health/ready"), "the 404 lists the paths");
+    ensure!(
+        missing.body.contains("/health/ready"),
+        "the 404 lists the paths"
+    );
     let post = http.post(format!("{base}/health")).send().await?;
-    ensure!(post.status().as_u16() == 405, "POST /health: {}", post.status());
+    ensure!(
+        post.status().as_u16() == 405,
+        "POST /health: {}",
+        post.status()
+    );
     let alerts = get(&http, &format!("{base}/alerts")).await?.json()?;
     ensure!(alerts["active"].is_array() && alerts["history"].is_array());
 
     let report = client.system_health();
-    ensure!(report.components.iter().any(|c| c.name == "btcusdt@aggTrade"));
+    ensure!(
+        report
+            .components
+            .iter()
+            .any(|c| c.name == "btcusdt@aggTrade")
+    );
     ensure!(report.trends.is_some());
     let metrics = client.metrics();
     ensure!(metrics.health.streams[0].name == "btcusdt@aggTrade");

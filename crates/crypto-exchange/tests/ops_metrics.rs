@@ -40,10 +40,7 @@ async fn every_documented_metric_is_exposed_with_sane_values() -> Result<()> {
 
     // Traffic for the rarer metrics: a REST call (weight), a dropped
     // connection (a reconnect and its recovery time).
-    client
-        .rest()
-        .depth(&Symbol::new("BTCUSDT")?, 100)
-        .await?;
+    client.rest().depth(&Symbol::new("BTCUSDT")?, 100).await?;
     sim.drop_connections(DropKind::Reset);
     wait_for(&mut lifecycle, |l| matches!(l, Lifecycle::Connected { .. })).await?;
 
@@ -73,7 +70,10 @@ async fn every_documented_metric_is_exposed_with_sane_values() -> Result<()> {
 
     // Every documented metric is there, with its documented type.
     let documented = documented_metrics()?;
-    ensure!(documented.len() >= 20, "docs/metrics.md lists {documented:?}");
+    ensure!(
+        documented.len() >= 20,
+        "docs/metrics.md lists {documented:?}"
+    );
     for (name, kind) in &documented {
         let exposed = exposition.types.get(name);
         ensure!(
@@ -92,19 +92,29 @@ async fn every_documented_metric_is_exposed_with_sane_values() -> Result<()> {
     }
 
     // Sane values.
-    let value = |name: &str, labels: &[(&str, &str)]| exposition.value(&format!("{p}_{name}"), labels);
+    let value =
+        |name: &str, labels: &[(&str, &str)]| exposition.value(&format!("{p}_{name}"), labels);
     for stream in STREAMS {
         let messages = value("messages_total", &[("stream", stream)])?;
         let bytes = value("message_bytes_total", &[("stream", stream)])?;
-        ensure!(bytes > messages * 20.0, "{stream}: {bytes} bytes for {messages} messages");
+        ensure!(
+            bytes > messages * 20.0,
+            "{stream}: {bytes} bytes for {messages} messages"
+        );
         let age = value("stream_last_message_age_seconds", &[("stream", stream)])?;
-        ensure!((0.0..60.0).contains(&age), "{stream}: last message {age} s ago");
+        ensure!(
+            (0.0..60.0).contains(&age),
+            "{stream}: last message {age} s ago"
+        );
     }
     ensure!(value("connections", &[("state", "connected")])? >= 1.0);
     ensure!(value("connection_up", &[("connection", "conn-1")])? == 1.0);
     ensure!(value("event_latency_seconds_count", &[])? >= 1.0);
     let latency_sum = value("event_latency_seconds_sum", &[])?;
-    ensure!((0.0..60.0).contains(&latency_sum), "latency sum {latency_sum}");
+    ensure!(
+        (0.0..60.0).contains(&latency_sum),
+        "latency sum {latency_sum}"
+    );
     ensure!(value("reconnects_total", &[("cause", "reset")])? >= 1.0);
     for (cause, count) in exposition
         .find(&format!("{p}_reconnects_total"), &[])
@@ -117,7 +127,10 @@ async fn every_documented_metric_is_exposed_with_sane_values() -> Result<()> {
     ensure!(value("rest_ban_remaining_seconds", &[])? == 0.0);
     ensure!(value("rest_bans_total", &[])? == 0.0);
     let level = value("health_level", &[])?;
-    ensure!((0.0..=4.0).contains(&level) && level.fract() == 0.0, "level {level}");
+    ensure!(
+        (0.0..=4.0).contains(&level) && level.fract() == 0.0,
+        "level {level}"
+    );
     ensure!(level < 3.0, "healthy enough after recovery: level {level}");
     let components: f64 = exposition
         .find(&format!("{p}_components"), &[])

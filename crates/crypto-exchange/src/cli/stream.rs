@@ -99,7 +99,13 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
     // first request on.
     let ops = match args.ops_addr {
         Some(addr) => {
-            match ops::start(&client, addr, args.ops_allow_remote, "crypto-exchange stream").await
+            match ops::start(
+                &client,
+                addr,
+                args.ops_allow_remote,
+                "crypto-exchange stream",
+            )
+            .await
             {
                 Ok(handle) => {
                     for url in ops::urls(&handle) {

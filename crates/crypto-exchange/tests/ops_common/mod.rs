@@ -227,7 +227,8 @@ mod tests {
 
     #[test]
     fn parses_samples_with_labels_and_escapes() -> Result<()> {
-        let text = "# TYPE m counter\nm{a=\"x\",b=\"q\\\"uo,te\"} 3\nn 1.5\nh_bucket{le=\"+Inf\"} 2\n";
+        let text =
+            "# TYPE m counter\nm{a=\"x\",b=\"q\\\"uo,te\"} 3\nn 1.5\nh_bucket{le=\"+Inf\"} 2\n";
         let e = Exposition::parse(text)?;
         assert_eq!(e.types.get("m").map(String::as_str), Some("counter"));
         assert_eq!(e.value("m", &[("b", "q\"uo,te")])?, 3.0);

@@ -561,7 +561,9 @@ where
                     }
                     rotation::Outcome::Failed => {
                         // Keep the old connection; try again a little later.
-                        rotation_timer.as_mut().reset(Instant::now() + Duration::from_secs(30));
+                        rotation_timer
+                            .as_mut()
+                            .reset(Instant::now() + Duration::from_secs(30));
                     }
                 }
             }

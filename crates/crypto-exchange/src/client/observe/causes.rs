@@ -125,7 +125,9 @@ mod tests {
         let rejected = |status: u16| {
             disconnect_cause(
                 "handshake_rejected",
-                &format!("could not connect: server rejected the websocket upgrade with http {status} (x)"),
+                &format!(
+                    "could not connect: server rejected the websocket upgrade with http {status} (x)"
+                ),
             )
         };
         assert_eq!(rejected(429), DisconnectCause::RateLimited);

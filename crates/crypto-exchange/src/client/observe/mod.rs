@@ -31,8 +31,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use health::metrics::MetricsConfig;
 use health::ops::ReportPublisher;
 use health::{
-    BackfillOutcome, BreakerState, ConnectionEvent, ErrorClass, ErrorSource, HealthConfig,
-    Monitor, Report, StreamId,
+    BackfillOutcome, BreakerState, ConnectionEvent, ErrorClass, ErrorSource, HealthConfig, Monitor,
+    Report, StreamId,
 };
 
 use super::lifecycle::{ConnectionId, Lifecycle};
@@ -213,7 +213,9 @@ impl HealthFeed {
             } => {
                 let id = state.connection(*connection, now);
                 let class = causes::request_error_class(*code);
-                state.monitor.on_error(ErrorSource::Connection(id), class, now);
+                state
+                    .monitor
+                    .on_error(ErrorSource::Connection(id), class, now);
             }
             Lifecycle::Restarted { connection, .. } => {
                 // The driver panicked: its connection went with it.
@@ -227,7 +229,10 @@ impl HealthFeed {
             Lifecycle::Escalated { connection, .. } | Lifecycle::Abandoned { connection, .. } => {
                 state.event(*connection, ConnectionEvent::Abandoned, now);
             }
-            Lifecycle::Breaker { endpoint, state: to } => {
+            Lifecycle::Breaker {
+                endpoint,
+                state: to,
+            } => {
                 if let Some(to) = causes::breaker_state_label(to) {
                     state.monitor.on_breaker(endpoint, to, now);
                 }
