@@ -312,3 +312,6 @@ impl State {
         self.monitor.on_connection(id, event, now);
     }
 }
+
+#[cfg(test)]
+mod tests;
