@@ -267,14 +267,15 @@ async fn refusals_open_the_breaker_then_a_probe_closes_it() -> Result<()> {
     })
     .await?;
     // While open, no attempt reaches the server: wait until the breaker admits
-    // its probe (half-open), then count.
+    // its probe (half-open), then count. The probe itself follows the signal at
+    // once and may already have reached the server when we count.
     wait_for(
         &mut lifecycle,
         |l| matches!(l, Lifecycle::Breaker { state, .. } if state == "half_open"),
     )
     .await?;
     ensure!(
-        sim.handshakes().attempts == attempts_when_opened,
+        sim.handshakes().attempts <= attempts_when_opened + 1,
         "attempts while open: {} -> {}",
         attempts_when_opened,
         sim.handshakes().attempts
