@@ -13,13 +13,18 @@ pub enum ClientError {
     /// The client has shut down (permanent for this client).
     #[error("the client has shut down")]
     Closed,
+    /// The ops endpoint could not start or failed: an invalid `OpsConfig`
+    /// (permanent), an address that cannot be bound (transient).
+    #[error(transparent)]
+    Ops(#[from] health::Error),
 }
 
 impl ClientError {
-    /// True when retrying the same call may succeed. No client error is transient:
-    /// connection failures are handled inside the client, never returned.
+    /// True when retrying the same call may succeed: only an ops endpoint that
+    /// could not bind or serve. Connection failures are handled inside the
+    /// client, never returned.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
-        false
+        matches!(self, ClientError::Ops(error) if error.is_retryable())
     }
 }

@@ -13,16 +13,22 @@
 //!   removing overlapping events by id;
 //! - a [`Subscription`] yields [`Update`]s; a subscriber that falls behind is told
 //!   `Lagged { missed }` and never blocks the others; [`Client::lifecycle`] yields
-//!   [`Lifecycle`] signals.
+//!   [`Lifecycle`] signals;
+//! - a health monitor (the `health` crate) watches every connection, stream,
+//!   breaker and the REST client: [`Client::system_health`],
+//!   [`Client::health_check`], [`Client::active_alerts`], [`Client::metrics`],
+//!   and, when asked for, an ops HTTP endpoint ([`Client::serve_ops`]:
+//!   `/health`, `/health/ready`, `/metrics`, …) on loopback.
 //!
 //! ## Design
 //!
 //! This crate is the facade: it holds the Binance domain ([`domain`]: stream
 //! names, payloads, decoding) and composes the policy crates (`reconnect`, and in
 //! later work `circuit-breaker`, `health`, `recovery`, `fallback`) over
-//! `ws-transport`; each of them stays usable on its own. It does not yet backfill
-//! trades missed while disconnected, keep order books, fail over between
-//! endpoints or export metrics: those arrive with their own work (issues 4–7).
+//! `ws-transport`; each of them stays usable on its own. It does not yet fail
+//! over between endpoints: that arrives with its own work. The ops endpoint is
+//! never started by itself, and the Prometheus recorder is installed only by
+//! [`Client::serve_ops`].
 //!
 //! ## Example
 //!
@@ -55,7 +61,12 @@ pub mod rest;
 pub use book::{BookEvent, BookHandle, BookState, OrderBook, OrderBooks};
 pub use circuit_breaker::{BreakerConfig, BreakerSnapshot, State as BreakerState};
 pub use client::{
-    Client, ClientConfig, ClientStats, Lifecycle, Lifecycles, RotationConfig, Source, StreamEvent,
-    Subscription, Update,
+    Client, ClientConfig, ClientStats, Lifecycle, Lifecycles, MetricsSnapshot, OpsHandle,
+    RotationConfig, Source, StreamEvent, Subscription, Unhealthy, Update,
 };
 pub use error::ClientError;
+/// The health model behind [`Client::system_health`] and the ops endpoint,
+/// re-exported so that its types ([`health::Report`], [`health::Level`],
+/// [`health::HealthConfig`], …) need no separate dependency.
+pub use health;
+pub use health::ops::{Exposure, OpsConfig};

@@ -7,6 +7,7 @@
 //! defaults are Binance-safe and much longer.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use crypto_exchange::{Client, ClientConfig, Lifecycle, Update};
 use tokio::time::Instant;
 
 use super::output::describe;
-use super::{EXIT_RUNTIME, EXIT_USAGE, duration, shutdown_signal};
+use super::{EXIT_RUNTIME, EXIT_USAGE, duration, ops, shutdown_signal};
 
 /// Options of `demo`.
 #[derive(Debug, clap::Args)]
@@ -30,6 +31,15 @@ pub(crate) struct DemoArgs {
     /// Seed of the simulated market.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Address of the ops endpoint (/health, /health/ready, /health/live,
+    /// /metrics, /alerts); port 0 picks a free port. Loopback only, unless
+    /// --ops-allow-remote.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    ops_addr: SocketAddr,
+    /// Allow --ops-addr to be a non-loopback address (the endpoint has no
+    /// authentication).
+    #[arg(long)]
+    ops_allow_remote: bool,
 }
 
 /// The faults the demo cycles through.
@@ -131,6 +141,10 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
+    if let Err(problem) = ops::config(args.ops_addr, args.ops_allow_remote) {
+        eprintln!("crypto-exchange demo: {problem}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let mut sim_config = SimConfig {
         seed: args.seed,
         ..SimConfig::default()
@@ -162,6 +176,23 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
         sim.ws_url(),
         sim.rest_url()
     );
+    let ops = match ops::start(
+        &client,
+        args.ops_addr,
+        args.ops_allow_remote,
+        "crypto-exchange demo",
+    )
+    .await
+    {
+        Ok(ops) => ops,
+        Err(code) => {
+            sim.shutdown().await;
+            return code;
+        }
+    };
+    for url in ops::urls(&ops) {
+        println!("ops: {url}");
+    }
     println!(
         "streaming btcusdt, ethusdt, bnbbtc x aggTrade, depth@100ms, bookTicker; a fault every {}",
         humantime::format_duration(args.fault_every)
@@ -247,11 +278,14 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
                     }
                     next_fault = now + args.fault_every;
                 }
+                let health = client.system_health();
                 println!(
-                    "[{:>4}s] {:>6} events/s | connection {} | faults {} | recoveries {} | aggTrade ids missing {} duplicated {}",
+                    "[{:>4}s] {:>6} events/s | connection {} | health {} ({} alerts) | faults {} | recoveries {} | aggTrade ids missing {} duplicated {}",
                     started.elapsed().as_secs(),
                     std::mem::take(&mut tally.window),
                     state,
+                    health.level,
+                    health.alerts.len(),
                     faults,
                     recoveries.len(),
                     tally.missing,
@@ -260,7 +294,11 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
             }
         }
     }
+    let health = client.system_health();
     client.shutdown().await;
+    if let Err(error) = ops.shutdown().await {
+        eprintln!("crypto-exchange demo: ops endpoint: {error}");
+    }
     sim.shutdown().await;
     let stats = client.stats();
     let max = recoveries.iter().max().copied().unwrap_or_default();
@@ -277,6 +315,12 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
     println!(
         "integrity: aggTrade ids duplicated {}, missing {}; {} trades recovered from REST after reconnects; {} ids reported lost",
         tally.duplicates, tally.missing, tally.backfilled, tally.lost
+    );
+    println!(
+        "health at the end: {}; alerts active {}, resolved {}",
+        health.level,
+        health.alerts.len(),
+        health.history.len()
     );
     ExitCode::SUCCESS
 }

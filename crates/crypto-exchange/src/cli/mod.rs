@@ -1,6 +1,7 @@
 //! The `crypto-exchange` command line.
 
 pub(crate) mod demo;
+pub(crate) mod ops;
 pub(crate) mod output;
 pub(crate) mod stream;
 

@@ -2,6 +2,7 @@
 //! the client survives.
 
 use std::io;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use crypto_exchange::domain::parse_selection;
 use crypto_exchange::{Client, ClientConfig, Update};
 use ws_transport::WsUrl;
 
+use super::ops;
 use super::output::{Format, Output};
 use super::{EXIT_RUNTIME, EXIT_USAGE, duration, shutdown_signal};
 
@@ -34,6 +36,15 @@ pub(crate) struct StreamArgs {
     /// Stop cleanly after this long (for example 30s or 5m); default: until Ctrl-C.
     #[arg(long, value_parser = duration)]
     duration: Option<Duration>,
+    /// Serve the ops endpoint (/health, /health/live, /health/ready, /metrics,
+    /// /alerts) on this address, for example 127.0.0.1:9898 (port 0: any free
+    /// port); off unless given. Loopback only, unless --ops-allow-remote.
+    #[arg(long, value_name = "ADDR")]
+    ops_addr: Option<SocketAddr>,
+    /// Allow --ops-addr to be a non-loopback address. The endpoint has no
+    /// authentication: expose it only behind a firewall or an authenticating proxy.
+    #[arg(long, requires = "ops_addr")]
+    ops_allow_remote: bool,
 }
 
 pub(crate) async fn run(args: StreamArgs) -> ExitCode {
@@ -51,6 +62,12 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
         }
     };
     if let Err(problem) = check_urls(args.ws_url.as_deref(), args.rest_url.as_deref()) {
+        eprintln!("crypto-exchange stream: {problem}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if let Some(addr) = args.ops_addr
+        && let Err(problem) = ops::config(addr, args.ops_allow_remote)
+    {
         eprintln!("crypto-exchange stream: {problem}");
         return ExitCode::from(EXIT_USAGE);
     }
@@ -78,6 +95,32 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
     );
     let mut lifecycle = client.lifecycle();
     let mut subscription = client.subscribe_streams(streams);
+    // After subscribing, so that /health/ready waits for every stream from the
+    // first request on.
+    let ops = match args.ops_addr {
+        Some(addr) => {
+            match ops::start(
+                &client,
+                addr,
+                args.ops_allow_remote,
+                "crypto-exchange stream",
+            )
+            .await
+            {
+                Ok(handle) => {
+                    for url in ops::urls(&handle) {
+                        eprintln!("crypto-exchange stream: ops {url}");
+                    }
+                    Some(handle)
+                }
+                Err(code) => {
+                    client.shutdown().await;
+                    return code;
+                }
+            }
+        }
+        None => None,
+    };
     let mut output = Output::new(args.output);
     let stop = shutdown_signal(args.duration);
     tokio::pin!(stop);
@@ -104,6 +147,11 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
     .await;
     let flushed = output.flush();
     client.shutdown().await;
+    if let Some(ops) = ops
+        && let Err(error) = ops.shutdown().await
+    {
+        eprintln!("crypto-exchange stream: ops endpoint: {error}");
+    }
     match result.and(flushed) {
         Ok(()) => ExitCode::SUCCESS,
         // A reader that went away (`| head`) is a normal end.

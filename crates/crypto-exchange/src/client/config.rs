@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use circuit_breaker::BreakerConfig;
+use health::HealthConfig;
 use reconnect::{BudgetConfig, ReconnectConfig};
 use recovery::SupervisorConfig;
 use ws_transport::{TransportConfig, WsUrl};
@@ -72,6 +73,8 @@ pub struct ClientConfig {
     /// The circuit breaker of each market-stream endpoint (5 failed connection
     /// attempts open it for 30 s; one probe then).
     pub breaker: BreakerConfig,
+    /// The health monitor's thresholds (levels, alerts; `docs/health.md`).
+    pub health: HealthConfig,
 }
 
 impl Default for ClientConfig {
@@ -91,6 +94,7 @@ impl Default for ClientConfig {
             rotation: RotationConfig::default(),
             supervisor: SupervisorConfig::default(),
             breaker: BreakerConfig::default(),
+            health: HealthConfig::default(),
         }
     }
 }
@@ -157,6 +161,9 @@ impl ClientConfig {
         }
         if let Err(error) = self.attempt_budget.validate() {
             problems.push(format!("attempt_budget: {error}"));
+        }
+        if let Err(error) = self.health.validate() {
+            problems.push(format!("health: {error}"));
         }
         let r = &self.rotation;
         if r.jitter >= r.after {

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::driver::decode::{Decode, Incoming, Span};
-use crate::domain::{Decoder, Event, Frame, StreamName, TimeUnit};
+use crate::domain::{Decoder, Event, Frame, StreamName, TimeUnit, Timestamp};
 
 /// Where an event came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -83,6 +83,10 @@ impl Decode for LiveDecoder {
             Ok(Frame::Unknown(unknown)) => Incoming::Unknown(unknown.to_string()),
             Err(error) => Incoming::Invalid(error.to_string()),
         }
+    }
+
+    fn event_time_ms(event: &StreamEvent) -> Option<u64> {
+        event.event.event_time().map(Timestamp::as_millis)
     }
 
     fn span(event: &StreamEvent) -> Option<Span> {

@@ -17,6 +17,7 @@ mod config;
 mod driver;
 mod lifecycle;
 mod live;
+mod observe;
 mod pool;
 #[cfg(test)]
 mod pool_tests;
@@ -38,10 +39,14 @@ use ws_transport::WsConnector;
 pub use config::{BINANCE_REST_ENDPOINT, BINANCE_STREAM_ENDPOINTS, ClientConfig, RotationConfig};
 pub use lifecycle::{ConnectionId, Lifecycle};
 pub use live::{Source, StreamEvent};
+pub use observe::api::{MetricsSnapshot, Unhealthy};
+pub use observe::ops::OpsHandle;
 pub use stats::ClientStats;
 
 use self::driver::Delivery;
 use self::live::LiveDecoder;
+use self::observe::HealthFeed;
+use self::observe::task::{Starter, TaskParts};
 use self::pool::{Pool, PoolParts};
 use self::stats::Counters;
 use crate::domain::StreamName;
@@ -59,6 +64,9 @@ struct Inner {
     config: Arc<ClientConfig>,
     next_sink: AtomicU64,
     breakers: Arc<circuit_breaker::Registry<String>>,
+    /// The health monitor (`observe`), and its task (stopped when dropped).
+    health: Arc<HealthFeed>,
+    observer: Starter,
 }
 
 impl Inner {
@@ -76,8 +84,16 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Cleaned: an endpoint's query or user-info may hold a key.
+        let endpoints: Vec<String> = self
+            .inner
+            .config
+            .endpoints
+            .iter()
+            .map(|e| health::sanitize_name(e))
+            .collect();
         f.debug_struct("Client")
-            .field("endpoints", &self.inner.config.endpoints)
+            .field("endpoints", &endpoints)
             .finish_non_exhaustive()
     }
 }
@@ -102,8 +118,19 @@ impl Client {
         );
         let rest = RestClient::new(config.rest.clone())
             .map_err(|e| ClientError::Config(vec![e.to_string()]))?;
+        let health = Arc::new(
+            HealthFeed::new(config.health.clone())
+                .map_err(|e| ClientError::Config(vec![format!("health: {e}")]))?,
+        );
         let (lifecycle, _) = broadcast::channel(LIFECYCLE_BUFFER);
         let counters = Arc::new(Counters::default());
+        let observer = Starter::new(TaskParts {
+            feed: health.clone(),
+            rest: rest.clone(),
+            weight_limit: config.rest.budget.limit,
+            counters: counters.clone(),
+            breakers: breakers.clone(),
+        });
         let config = Arc::new(config);
         let parts = PoolParts {
             config: config.clone(),
@@ -113,6 +140,7 @@ impl Client {
             lifecycle: lifecycle.clone(),
             counters: counters.clone(),
             breakers: breakers.clone(),
+            health: Some(health.clone()),
         };
         Ok(Client {
             inner: Arc::new(Inner {
@@ -128,6 +156,8 @@ impl Client {
                 config,
                 next_sink: AtomicU64::new(1),
                 breakers,
+                health,
+                observer,
             }),
         })
     }
@@ -150,6 +180,7 @@ impl Client {
     /// Subscribes to parsed stream names.
     #[must_use]
     pub fn subscribe_streams(&self, streams: Vec<StreamName>) -> Subscription {
+        self.inner.observer.ensure_started();
         let sink = self.inner.next_sink.fetch_add(1, Ordering::Relaxed);
         let (sender, receiver) = broadcast::channel(self.inner.config.subscriber_buffer);
         let mut unique: Vec<StreamName> = Vec::with_capacity(streams.len());

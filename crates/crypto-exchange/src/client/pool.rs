@@ -27,6 +27,7 @@ use super::driver::routes::Routes;
 use super::driver::routes::SinkId;
 use super::driver::{Command, Delivery, Driver, DriverSpec, SlotState};
 use super::lifecycle::{ConnectionId, Lifecycle};
+use super::observe::HealthFeed;
 use super::stats::Counters;
 
 /// One connection slot.
@@ -53,6 +54,8 @@ pub(crate) struct PoolParts<C> {
     pub(crate) counters: Arc<Counters>,
     /// One circuit breaker per endpoint, shared by every slot on it.
     pub(crate) breakers: Arc<circuit_breaker::Registry<String>>,
+    /// The client's health monitor; `None` reports nothing.
+    pub(crate) health: Option<Arc<HealthFeed>>,
 }
 
 /// The pool.
@@ -121,6 +124,11 @@ where
                     let slot = self.slot_with_room();
                     if let Some(s) = self.slots.iter_mut().find(|s| s.id == slot) {
                         s.streams.insert(stream.clone());
+                    }
+                    // At once, so that readiness waits for it from now on (the
+                    // driver registers it again, idempotently, for its route).
+                    if let Some(health) = &self.parts.health {
+                        health.register_stream(&stream.to_string(), slot);
                     }
                     self.streams.insert(
                         stream.clone(),
@@ -195,6 +203,9 @@ where
         self.streams.clear();
         for slot in self.slots.drain(..) {
             let _ = slot.commands.send(Command::Shutdown);
+            if let Some(health) = &self.parts.health {
+                health.close(slot.id);
+            }
         }
         PoolShutdown(self.supervisor.take())
     }
@@ -234,6 +245,9 @@ where
         for slot in empty {
             let _ = slot.commands.send(Command::Shutdown);
             self.parts.counters.set_streams(slot.id, 0);
+            if let Some(health) = &self.parts.health {
+                health.close(slot.id);
+            }
         }
     }
 
@@ -282,6 +296,7 @@ where
                     breaker: parts.breakers.get_or_insert(&endpoint_key(&parts.url)),
                     backfill: backfill.clone(),
                     refresh: refresh.clone(),
+                    health: parts.health.clone(),
                 };
                 async move {
                     Driver::resume(spec, state).await.run().await;
@@ -318,6 +333,7 @@ where
                     tokio::spawn(forward_supervisor_events(
                         events,
                         self.parts.lifecycle.clone(),
+                        self.parts.health.clone(),
                     ));
                     self.supervisor = Some(supervisor);
                 }
@@ -346,6 +362,7 @@ fn connection_of(child: &str) -> ConnectionId {
 async fn forward_supervisor_events(
     mut events: tokio::sync::mpsc::Receiver<SupervisorEvent>,
     lifecycle: broadcast::Sender<Lifecycle>,
+    health: Option<Arc<HealthFeed>>,
 ) {
     while let Some(event) = events.recv().await {
         let signal = match event {
@@ -368,6 +385,9 @@ async fn forward_supervisor_events(
             },
             _ => continue,
         };
+        if let Some(health) = &health {
+            health.on_lifecycle(&signal);
+        }
         let _ = lifecycle.send(signal);
     }
 }

@@ -52,6 +52,7 @@ impl Harness {
             breakers: Arc::new(circuit_breaker::Registry::new(
                 circuit_breaker::BreakerConfig::default(),
             )?),
+            health: None,
         };
         Ok(Harness {
             pool: Pool::new(parts, LiveDecoder::new, None, None),

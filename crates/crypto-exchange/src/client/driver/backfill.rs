@@ -82,6 +82,7 @@ where
         self.inflight.next += 1;
         let id = self.inflight.next;
         self.inflight.current.insert(stream.clone(), (id, 0));
+        self.observe_gap(&stream);
         tracing::info!(connection = self.spec.id, %stream, from, to, "backfilling missed ids from REST");
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         backfill.start(stream, from, to, tx);
@@ -169,6 +170,7 @@ where
         if msg.done {
             let count = current.1;
             self.inflight.current.remove(&stream);
+            self.observe_backfilled(&stream);
             self.routes.notify(
                 &stream,
                 &Delivery::Backfilled {
@@ -184,6 +186,7 @@ where
     fn lost(&self, stream: &D::Stream, from: u64, to: u64) {
         tracing::warn!(connection = self.spec.id, %stream, from, to, "ids could not be recovered: gap");
         self.spec.counters.gap(to.saturating_sub(from) + 1);
+        self.observe_lost(stream);
         self.routes.notify(
             stream,
             &Delivery::Gap {

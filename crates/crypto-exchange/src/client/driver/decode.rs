@@ -83,6 +83,12 @@ pub(crate) trait Decode: Send + 'static {
 
     /// The event's ordering span, if its stream has one.
     fn span(event: &Self::Event) -> Option<Span>;
+
+    /// The event's time in ms since the epoch, if it carries one (for the
+    /// health monitor's event latency).
+    fn event_time_ms(_event: &Self::Event) -> Option<u64> {
+        None
+    }
 }
 
 /// A batch of backfilled events, or the end of a backfill.

@@ -117,6 +117,7 @@ impl Merge {
             seed: 7,
             backfill: Some(backfill.clone()),
             refresh: None,
+            health: None,
         };
         let (commands, rx) = mpsc::unbounded_channel();
         let mut driver = Driver::new(spec, rx);

@@ -13,6 +13,7 @@
 mod backfill;
 mod cause;
 pub(crate) mod decode;
+mod observe;
 mod requests;
 mod rotation;
 pub(crate) mod routes;
@@ -123,6 +124,8 @@ pub(crate) struct DriverSpec<C, D: Decode> {
     pub(crate) backfill: Option<Arc<dyn Backfill<D::Stream, D::Event>>>,
     /// Refreshes latest-value streams from REST after a reconnect; `None` does not.
     pub(crate) refresh: Option<Arc<dyn Refresh<D::Stream, D::Event>>>,
+    /// The client's health monitor (`driver/observe.rs`); `None` reports nothing.
+    pub(crate) health: Option<Arc<crate::client::observe::HealthFeed>>,
 }
 
 /// Why serving a connection stopped.
@@ -293,6 +296,9 @@ where
     }
     fn emit(&self, event: Lifecycle) {
         tracing::debug!(connection = self.spec.id, ?event, "lifecycle");
+        if let Some(health) = &self.spec.health {
+            health.on_lifecycle(&event);
+        }
         // Nobody listening is fine.
         let _ = self.spec.lifecycle.send(event);
     }
@@ -456,6 +462,7 @@ where
                 self.spec
                     .counters
                     .set_streams(self.spec.id, self.routes.len());
+                self.observe_added(&new);
                 if let Some(connection) = connection {
                     self.send_requests(connection, true, &new);
                 }
@@ -465,6 +472,7 @@ where
                     .into_iter()
                     .filter(|stream| self.routes.remove(stream, sink))
                     .collect();
+                self.observe_removed(&gone);
                 self.after_removal(connection, &gone);
             }
             Command::Rotate => self.rotate_requested = Some("requested"),
@@ -655,7 +663,10 @@ where
     /// Decodes a text frame and acts on it.
     fn on_text(&mut self, text: &str) {
         match self.spec.decoder.decode(text) {
-            Incoming::Event { stream, event } => self.offer(stream, event),
+            Incoming::Event { stream, event } => {
+                self.observe_event(&stream, text.len(), &event);
+                self.offer(stream, event);
+            }
             Incoming::Reply { id } => self.on_reply(id),
             Incoming::Error { code, msg, id } => {
                 if let Some(id) = id {

@@ -26,6 +26,8 @@ pub(crate) struct Route<T> {
     /// While a missed range is being backfilled: the live events held back, in
     /// arrival order, with their ordering spans.
     held: Option<Vec<(Option<Span>, T)>>,
+    /// The stream's handle in the client's health monitor, once registered.
+    pub(crate) health: Option<health::StreamId>,
 }
 
 impl<T> Route<T> {
@@ -35,6 +37,7 @@ impl<T> Route<T> {
             last_key: None,
             confirmed: false,
             held: None,
+            health: None,
         }
     }
 

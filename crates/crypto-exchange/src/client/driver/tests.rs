@@ -67,6 +67,7 @@ impl Harness {
             breaker,
             backfill: None,
             refresh: None,
+            health: None,
         };
         let (commands, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(Driver::new(spec, rx).run());

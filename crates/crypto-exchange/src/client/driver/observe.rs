@@ -1,0 +1,83 @@
+//! The driver's reports to the client's health feed (`client::observe`):
+//! streams as their routes come and go, each received event, gaps and
+//! backfills. Each stream's monitor handle is kept in its route, registered
+//! when the route is added, so reporting an event takes no name lookup in
+//! the monitor. Without a feed (driver tests) every call does nothing.
+
+use ws_transport::Connector;
+
+use super::Driver;
+use super::decode::Decode;
+
+impl<C, D> Driver<C, D>
+where
+    C: Connector + Clone + Send + Sync + 'static,
+    D: Decode,
+{
+    /// Registers new streams with the monitor and keeps their handles.
+    pub(super) fn observe_added(&mut self, streams: &[D::Stream]) {
+        let Some(feed) = &self.spec.health else {
+            return;
+        };
+        for stream in streams {
+            let id = feed.register_stream(&stream.to_string(), self.spec.id);
+            if let Some(route) = self.routes.get_mut(stream) {
+                route.health = Some(id);
+            }
+        }
+    }
+
+    /// Tells the monitor these streams are no longer subscribed (their routes
+    /// are gone, so the handle is found by name).
+    pub(super) fn observe_removed(&self, streams: &[D::Stream]) {
+        let Some(feed) = &self.spec.health else {
+            return;
+        };
+        for stream in streams {
+            let name = stream.to_string();
+            if let Some(id) = feed.with(|monitor| monitor.stream_id(&name)) {
+                feed.unregister_stream(id);
+            }
+        }
+    }
+
+    /// The per-event report: `bytes` of frame received for `stream`.
+    #[inline]
+    pub(super) fn observe_event(&self, stream: &D::Stream, bytes: usize, event: &D::Event) {
+        if let Some(feed) = &self.spec.health
+            && let Some(id) = self.routes.get(stream).and_then(|route| route.health)
+        {
+            feed.on_message(id, bytes, D::event_time_ms(event));
+        }
+    }
+
+    /// A gap was found on `stream`: a backfill starts.
+    pub(super) fn observe_gap(&self, stream: &D::Stream) {
+        if let Some((feed, id)) = self.feed_and_id(stream) {
+            feed.on_gap(id);
+        }
+    }
+
+    /// Ids of `stream` were reported lost.
+    pub(super) fn observe_lost(&self, stream: &D::Stream) {
+        if let Some((feed, id)) = self.feed_and_id(stream) {
+            feed.on_lost(id);
+        }
+    }
+
+    /// The backfill of `stream` finished.
+    pub(super) fn observe_backfilled(&self, stream: &D::Stream) {
+        if let Some((feed, id)) = self.feed_and_id(stream) {
+            feed.on_backfilled(id);
+        }
+    }
+
+    fn feed_and_id(
+        &self,
+        stream: &D::Stream,
+    ) -> Option<(&crate::client::observe::HealthFeed, health::StreamId)> {
+        let feed = self.spec.health.as_deref()?;
+        let id = self.routes.get(stream)?.health?;
+        Some((feed, id))
+    }
+}
