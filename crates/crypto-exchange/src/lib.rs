@@ -23,12 +23,13 @@
 //! ## Design
 //!
 //! This crate is the facade: it holds the Binance domain ([`domain`]: stream
-//! names, payloads, decoding) and composes the policy crates (`reconnect`, and in
-//! later work `circuit-breaker`, `health`, `recovery`, `fallback`) over
-//! `ws-transport`; each of them stays usable on its own. It does not yet fail
-//! over between endpoints: that arrives with its own work. The ops endpoint is
-//! never started by itself, and the Prometheus recorder is installed only by
-//! [`Client::serve_ops`].
+//! names, payloads, decoding) and composes the policy crates (`reconnect`,
+//! `circuit-breaker`, `recovery`, `health`) over `ws-transport`; each of them
+//! stays usable on its own. Trade ids missed while disconnected are backfilled
+//! from REST ([`Update::Backfilled`], or an explicit [`Update::Gap`]), latest
+//! values are refreshed after a reconnect, and order books are kept per symbol
+//! ([`book`]). The ops endpoint is never started by itself, and the Prometheus
+//! recorder is installed only by [`Client::serve_ops`].
 //!
 //! ## Example
 //!
