@@ -71,10 +71,12 @@ impl Endpoints {
     /// with its breaker from `breakers` (registered now, so that health sees
     /// every endpoint's breaker from the start).
     ///
-    /// The breaker is what decides when an endpoint is down and when it may be
-    /// tried again, so the set's own rule never disagrees with it: `down_after`
-    /// is at least the breaker's `consecutive_failures` (never, without one)
-    /// and `down_for` at most its `open_duration`.
+    /// An endpoint is down exactly while its circuit breaker rejects
+    /// attempts: the breaker counts attempts (not drops of live connections)
+    /// and decides when to probe, so the set's own down rule (`down_after`
+    /// failures in a row) is turned off and the two never disagree. The set's
+    /// scores (one failure costs 30 %, two make an endpoint unhealthy) still
+    /// move traffic to a healthy alternative before a breaker opens.
     pub(crate) fn new(
         bases: &[String],
         config: &EndpointConfig,
@@ -93,14 +95,7 @@ impl Endpoints {
             });
         }
         let mut config = config.clone();
-        let breaker = breakers.default_config();
-        config.down_after = config
-            .down_after
-            .max(breaker.consecutive_failures.unwrap_or(u32::MAX));
-        config.down_for = config
-            .down_for
-            .min(breaker.open_duration)
-            .max(Duration::from_millis(1));
+        config.down_after = u32::MAX;
         let keys = list.iter().map(|e| e.key.clone()).collect();
         let set = EndpointSet::new(keys, config).map_err(|e| format!("endpoints: {e}"))?;
         Ok(Endpoints {
@@ -339,24 +334,39 @@ mod tests {
     }
 
     #[test]
-    fn the_set_is_never_down_longer_than_the_breaker() -> Result<(), String> {
-        let registry = Registry::new(circuit_breaker::BreakerConfig {
-            open_duration: Duration::from_millis(200),
-            ..circuit_breaker::BreakerConfig::default()
-        })
-        .map_err(|e| e.to_string())?;
-        let e = Endpoints::new(
-            &["ws://127.0.0.1:1".to_owned()],
-            &EndpointConfig::default(),
-            &registry,
-        )?;
+    fn an_endpoint_is_down_only_while_its_breaker_rejects() -> Result<(), String> {
+        let e = endpoints(&["ws://127.0.0.1:1"])?;
         let now = Instant::now();
-        for _ in 0..5 {
+        // Drops of live connections count for the score, not for the breaker.
+        for _ in 0..10 {
             e.on_failure(0, now);
         }
+        assert_eq!(e.select(now).map(|(i, _)| i), Some(0));
+        e.get(0).breaker.force_open(now);
         assert_eq!(e.select(now), None);
-        let later = now + Duration::from_millis(201);
-        assert_eq!(e.select(later).map(|(i, _)| i), Some(0));
+        e.get(0).breaker.reset(now);
+        assert_eq!(e.select(now).map(|(i, _)| i), Some(0));
+        Ok(())
+    }
+
+    #[test]
+    fn two_failures_move_traffic_to_a_healthy_alternative() -> Result<(), String> {
+        let registry = Registry::new(circuit_breaker::BreakerConfig::default())
+            .map_err(|e| e.to_string())?;
+        let config = EndpointConfig {
+            min_dwell: Duration::from_millis(1),
+            ..EndpointConfig::default()
+        };
+        let bases = ["ws://127.0.0.1:1".to_owned(), "ws://127.0.0.1:2".to_owned()];
+        let e = Endpoints::new(&bases, &config, &registry)?;
+        let now = Instant::now();
+        assert_eq!(e.select(now).map(|(i, _)| i), Some(0));
+        let later = now + Duration::from_millis(5);
+        e.on_failure(0, later);
+        assert_eq!(e.select(later).map(|(i, _)| i), Some(0), "one blip stays");
+        e.on_failure(0, later);
+        let (index, reason) = e.select(later).ok_or("no endpoint")?;
+        assert_eq!((index, reason_label(reason)), (1, "failover_unhealthy"));
         Ok(())
     }
 }
