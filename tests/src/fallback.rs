@@ -225,8 +225,8 @@ pub async fn until_tracked(
     Ok(())
 }
 
-/// Waits (bounded by [`WAIT`], checking every 50 ms while reading updates
-/// into `tracker`) until `check` holds.
+/// Waits (bounded by [`WAIT`], checking every 10 ms and after every update
+/// read into `tracker`) until `check` holds.
 ///
 /// # Errors
 /// What [`Tracker::take`] rejects, or the wait running out.
@@ -234,12 +234,12 @@ pub async fn until(
     sub: &mut Subscription,
     tracker: &mut Tracker,
     what: &str,
-    mut check: impl FnMut() -> bool,
+    mut check: impl FnMut(&Tracker) -> bool,
 ) -> Result<()> {
     let deadline = Instant::now() + WAIT;
-    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
     loop {
-        if check() {
+        if check(tracker) {
             return Ok(());
         }
         tokio::select! {
