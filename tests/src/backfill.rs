@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail, ensure};
 use binance_sim::{DropKind, Sim, SimConfig, SimHandle};
 use crypto_exchange::domain::Event;
 use crypto_exchange::rest::BudgetConfig;
-use crypto_exchange::{Client, ClientConfig, Lifecycle, Source, Update};
+use crypto_exchange::{Client, ClientConfig, Lifecycle, PollingMode, Source, Update};
 use tokio::time::timeout;
 
 /// The symbol that trades.
@@ -157,6 +157,9 @@ pub async fn run(setup: Setup) -> Result<Report> {
     client_config.subscriber_buffer = usize::try_from(setup.missed)?.saturating_mul(2) + 65_536;
     // Refused attempts must not open the breaker for long.
     client_config.breaker.open_duration = Duration::from_millis(200);
+    // This measures the backfill after the outage: no REST polling during it
+    // (`tests/tests/fallback_polling.rs` covers the outage served by polling).
+    client_config.fallback.polling = PollingMode::Disabled;
     let client = Client::new(client_config)?;
     let mut lifecycle = client.lifecycle();
     let mut sub = client.subscribe([STREAM])?;

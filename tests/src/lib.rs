@@ -6,3 +6,4 @@
 //! reaches the internet.
 
 pub mod backfill;
+pub mod fallback;

@@ -62,10 +62,16 @@ pub mod rest;
 pub use book::{BookEvent, BookHandle, BookState, OrderBook, OrderBooks};
 pub use circuit_breaker::{BreakerConfig, BreakerSnapshot, State as BreakerState};
 pub use client::{
-    Client, ClientConfig, ClientStats, Lifecycle, Lifecycles, MetricsSnapshot, OpsHandle,
-    RotationConfig, Source, StreamEvent, Subscription, Unhealthy, Update,
+    Client, ClientConfig, ClientStats, FallbackConfig, FallbackKind, LastValue, Lifecycle,
+    Lifecycles, MetricsSnapshot, OpsHandle, PolledStream, PollingMode, RotationConfig, Source,
+    StreamEvent, Subscription, Unhealthy, Update,
 };
 pub use error::ClientError;
+/// The degradation policy behind [`Client::stream_status`], [`Client::last`]
+/// and endpoint failover, re-exported so that its types
+/// ([`fallback::StreamStatus`], [`fallback::EndpointConfig`], …) need no
+/// separate dependency.
+pub use fallback;
 /// The health model behind [`Client::system_health`] and the ops endpoint,
 /// re-exported so that its types ([`health::Report`], [`health::Level`],
 /// [`health::HealthConfig`], …) need no separate dependency.

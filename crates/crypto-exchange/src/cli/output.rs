@@ -149,6 +149,25 @@ pub(crate) fn describe(signal: &Lifecycle) -> String {
         Lifecycle::Abandoned { connection, reason } => {
             format!("connection {connection}: gave up: {reason}")
         }
+        Lifecycle::EndpointSwitched { from, to, reason } => match from {
+            Some(from) => format!("endpoint: {from} -> {to} ({reason})"),
+            None => format!("endpoint: {to} ({reason})"),
+        },
+        Lifecycle::Polling {
+            connection,
+            streams,
+            slowed,
+        } => format!(
+            "connection {connection}: {streams} streams served by REST polling{}",
+            if *slowed > 0 {
+                format!(" ({slowed} slower than normal, within the weight budget)")
+            } else {
+                String::new()
+            }
+        ),
+        Lifecycle::PollingStopped { connection } => {
+            format!("connection {connection}: polling stopped, WebSocket serving")
+        }
         other => format!("{other:?}"),
     }
 }

@@ -24,12 +24,14 @@ pub(crate) struct StreamArgs {
     /// !miniTicker@arr, ticker, ticker_1h, bookTicker, avgPrice, depth5, depth, depth@100ms, …
     #[arg(long, value_name = "LIST")]
     streams: String,
-    /// Market-stream base URL; default: Binance production (three endpoints).
-    #[arg(long, value_name = "URL")]
-    ws_url: Option<String>,
-    /// REST base URL; default: Binance production.
-    #[arg(long, value_name = "URL")]
-    rest_url: Option<String>,
+    /// Market-stream base URL; give it several times for failover, the primary
+    /// first. Default: Binance production (three endpoints).
+    #[arg(long, value_name = "URL", action = clap::ArgAction::Append)]
+    ws_url: Vec<String>,
+    /// REST base URL; give it several times for failover, the primary first.
+    /// Default: Binance production.
+    #[arg(long, value_name = "URL", action = clap::ArgAction::Append)]
+    rest_url: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "jsonl")]
     output: Format,
@@ -61,7 +63,7 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    if let Err(problem) = check_urls(args.ws_url.as_deref(), args.rest_url.as_deref()) {
+    if let Err(problem) = check_urls(&args.ws_url, &args.rest_url) {
         eprintln!("crypto-exchange stream: {problem}");
         return ExitCode::from(EXIT_USAGE);
     }
@@ -72,11 +74,13 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
         return ExitCode::from(EXIT_USAGE);
     }
     let mut config = ClientConfig::default();
-    if let Some(ws) = args.ws_url {
-        config.endpoints = vec![ws];
+    if !args.ws_url.is_empty() {
+        config.endpoints = args.ws_url;
     }
-    if let Some(rest) = args.rest_url {
-        config.rest.base_url = rest;
+    let mut rest = args.rest_url.into_iter();
+    if let Some(primary) = rest.next() {
+        config.rest.base_url = primary;
+        config.rest.fallback_urls = rest.collect();
     }
     let client = match Client::new(config) {
         Ok(client) => client,
@@ -163,25 +167,31 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
     }
 }
 
-/// Checks `--ws-url` and `--rest-url` before anything connects, so the message
-/// names the option. The client validates the stream endpoint again; the REST
-/// endpoint is only used later (snapshots), so a typo would otherwise surface late.
-fn check_urls(ws: Option<&str>, rest: Option<&str>) -> Result<(), String> {
-    if let Some(ws) = ws {
-        WsUrl::parse(ws).map_err(|error| {
-            format!("--ws-url {ws:?} is not a WebSocket URL ({error}); write it like ws://127.0.0.1:9443")
+/// Checks every `--ws-url` and `--rest-url` before anything connects, so the
+/// message names the option and the URL. The client validates the stream
+/// endpoints again; the REST endpoints are only used later (snapshots,
+/// backfill, polling), so a typo would otherwise surface late.
+fn check_urls(ws: &[String], rest: &[String]) -> Result<(), String> {
+    for (i, url) in ws.iter().enumerate() {
+        WsUrl::parse(url).map_err(|error| {
+            format!("--ws-url {url:?} is not a WebSocket URL ({error}); write it like ws://127.0.0.1:9443")
         })?;
+        if ws[..i].contains(url) {
+            return Err(format!(
+                "--ws-url {url:?} is given twice; give each endpoint once, the primary first"
+            ));
+        }
     }
-    if let Some(rest) = rest {
+    for (i, url) in rest.iter().enumerate() {
         let host = ["http://", "https://"].iter().find_map(|scheme| {
-            rest.get(..scheme.len())
+            url.get(..scheme.len())
                 .filter(|prefix| prefix.eq_ignore_ascii_case(scheme))
-                .map(|_| &rest[scheme.len()..])
+                .map(|_| &url[scheme.len()..])
         });
         match host {
             None => {
                 return Err(format!(
-                    "--rest-url {rest:?} must start with http:// or https://; write it like https://api.binance.com"
+                    "--rest-url {url:?} must start with http:// or https://; write it like https://api.binance.com"
                 ));
             }
             Some(host)
@@ -190,10 +200,15 @@ fn check_urls(ws: Option<&str>, rest: Option<&str>) -> Result<(), String> {
                     || host.contains(char::is_whitespace) =>
             {
                 return Err(format!(
-                    "--rest-url {rest:?} has no valid host; write it like https://api.binance.com"
+                    "--rest-url {url:?} has no valid host; write it like https://api.binance.com"
                 ));
             }
             Some(_) => {}
+        }
+        if rest[..i].contains(url) {
+            return Err(format!(
+                "--rest-url {url:?} is given twice; give each host once, the primary first"
+            ));
         }
     }
     Ok(())
@@ -203,25 +218,38 @@ fn check_urls(ws: Option<&str>, rest: Option<&str>) -> Result<(), String> {
 mod tests {
     use super::check_urls;
 
+    fn owned(urls: &[&str]) -> Vec<String> {
+        urls.iter().map(|&u| u.to_owned()).collect()
+    }
+
     #[test]
     fn urls_are_checked_per_option() {
-        assert_eq!(check_urls(None, None), Ok(()));
+        assert_eq!(check_urls(&[], &[]), Ok(()));
         assert_eq!(
-            check_urls(Some("ws://127.0.0.1:9443"), Some("http://127.0.0.1:8080")),
+            check_urls(
+                &owned(&["ws://127.0.0.1:9443", "ws://127.0.0.1:9444"]),
+                &owned(&["http://127.0.0.1:8080", "http://127.0.0.1:8081"])
+            ),
             Ok(())
         );
         assert_eq!(
             check_urls(
-                Some("wss://stream.binance.com:9443"),
-                Some("HTTPS://api.binance.com")
+                &owned(&["wss://stream.binance.com:9443"]),
+                &owned(&["HTTPS://api.binance.com"])
             ),
             Ok(())
         );
-        let error = check_urls(Some("http://x"), None).err().unwrap_or_default();
+        let error = check_urls(&owned(&["ws://127.0.0.1:1", "http://x"]), &[])
+            .err()
+            .unwrap_or_default();
         assert!(
-            error.contains("--ws-url") && error.contains("ws://"),
+            error.contains("--ws-url \"http://x\"") && error.contains("ws://"),
             "{error}"
         );
+        let error = check_urls(&owned(&["ws://a:1", "ws://a:1"]), &[])
+            .err()
+            .unwrap_or_default();
+        assert!(error.contains("twice"), "{error}");
         for rest in [
             "ftp://x",
             "api.binance.com",
@@ -229,8 +257,17 @@ mod tests {
             "https:///path",
             "http://a b",
         ] {
-            let error = check_urls(None, Some(rest)).err().unwrap_or_default();
-            assert!(error.contains("--rest-url"), "{rest}: {error}");
+            let error = check_urls(&[], &owned(&["http://ok", rest]))
+                .err()
+                .unwrap_or_default();
+            assert!(
+                error.contains("--rest-url") && error.contains(rest),
+                "{rest}: {error}"
+            );
         }
+        let error = check_urls(&[], &owned(&["http://a", "http://a"]))
+            .err()
+            .unwrap_or_default();
+        assert!(error.contains("twice"), "{error}");
     }
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use circuit_breaker::BreakerConfig;
+use fallback::{CacheConfig, ConnectionConfig, EndpointConfig, PollBudget};
 use health::HealthConfig;
 use reconnect::{BudgetConfig, ReconnectConfig};
 use recovery::SupervisorConfig;
@@ -45,13 +46,95 @@ impl Default for RotationConfig {
     }
 }
 
+/// Whether the streams of a connection that cannot connect are served by REST
+/// polling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PollingMode {
+    /// Poll them, within `fallback.poll_share` of the REST weight budget (the default).
+    Enabled,
+    /// Never poll: without a WebSocket, streams are stale (their last values stay readable).
+    Disabled,
+}
+
+/// Graceful degradation (the `fallback` crate): failover between the
+/// market-stream endpoints, REST polling when no WebSocket works, and
+/// last-known values (`docs/fallback.md`, "In the facade").
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `endpoints` | `EndpointConfig::default()` | scores, dwell (30 s), fail-back after 120 s, a probe of the primary every 30 s |
+/// | `connection` | `ConnectionConfig::default()` | a connection is failed (its streams polled) after 5 failed attempts or 60 s down |
+/// | `polling` | `Enabled` | whether failed connections' streams are polled |
+/// | `poll_share` | 0.5 | the share of the REST client's own budget (`rest.budget`) polling may spend |
+/// | `cache` | `CacheConfig::default()` | a last value is stale after 3 of its stream's intervals |
+#[derive(Debug, Clone, PartialEq)]
+pub struct FallbackConfig {
+    /// How endpoints are scored and when traffic moves between them.
+    pub endpoints: EndpointConfig,
+    /// When a connection counts as failed.
+    pub connection: ConnectionConfig,
+    /// Whether failed connections' streams are polled over REST.
+    pub polling: PollingMode,
+    /// The share of the REST weight budget (`rest.budget.allowance()` per
+    /// `rest.budget.window`) that polling may spend; in `[0.001, 1]`.
+    pub poll_share: f64,
+    /// Staleness of last-known values ([`Client::last`](crate::Client::last)).
+    pub cache: CacheConfig,
+}
+
+impl Default for FallbackConfig {
+    fn default() -> Self {
+        FallbackConfig {
+            endpoints: EndpointConfig::default(),
+            connection: ConnectionConfig::default(),
+            polling: PollingMode::Enabled,
+            poll_share: 0.5,
+            cache: CacheConfig::default(),
+        }
+    }
+}
+
+impl FallbackConfig {
+    /// The budget polling plans against: `poll_share` of the REST client's
+    /// allowance per window.
+    #[must_use]
+    pub fn poll_budget(&self, rest: &RestConfig) -> PollBudget {
+        PollBudget {
+            weight: rest.budget.allowance(),
+            window: rest.budget.window,
+            share: self.poll_share,
+        }
+    }
+
+    fn problems(&self, rest: &RestConfig) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(error) = self.endpoints.validate() {
+            problems.push(format!("fallback.endpoints: {error}"));
+        }
+        if let Err(error) = self.connection.validate() {
+            problems.push(format!("fallback.connection: {error}"));
+        }
+        if let Err(error) = self.cache.validate() {
+            problems.push(format!("fallback.cache: {error}"));
+        }
+        if let Err(error) = self.poll_budget(rest).validate() {
+            problems.push(format!("fallback.poll_share: {error}"));
+        }
+        problems
+    }
+}
+
 /// Everything the streaming client needs. `Default` is Binance production.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// Market-stream base URLs (`wss://host:port`), first preferred. The client
-    /// connects to `<base>/stream` and subscribes with `SUBSCRIBE` frames.
+    /// Market-stream base URLs (`wss://host:port`), the primary first. The client
+    /// connects to `<base>/stream` and subscribes with `SUBSCRIBE` frames; it
+    /// fails over to the others by health score (`fallback.endpoints`). No two
+    /// may share a scheme, host and port.
     pub endpoints: Vec<String>,
-    /// The REST client (snapshots, backfill): base URL, weight budget, retries, breaker.
+    /// The REST client (snapshots, backfill, polling): base URLs, weight budget,
+    /// retries, breaker.
     pub rest: RestConfig,
     /// Streams per connection; Binance allows 1024 (default 200).
     pub streams_per_connection: usize,
@@ -75,6 +158,8 @@ pub struct ClientConfig {
     pub breaker: BreakerConfig,
     /// The health monitor's thresholds (levels, alerts; `docs/health.md`).
     pub health: HealthConfig,
+    /// Endpoint failover, REST polling, last-known values.
+    pub fallback: FallbackConfig,
 }
 
 impl Default for ClientConfig {
@@ -95,6 +180,7 @@ impl Default for ClientConfig {
             supervisor: SupervisorConfig::default(),
             breaker: BreakerConfig::default(),
             health: HealthConfig::default(),
+            fallback: FallbackConfig::default(),
         }
     }
 }
@@ -124,11 +210,20 @@ impl ClientConfig {
         if self.endpoints.is_empty() {
             problems.push("endpoints: at least one market-stream endpoint is needed".to_owned());
         }
+        let mut keys: Vec<(String, &str)> = Vec::with_capacity(self.endpoints.len());
         for endpoint in &self.endpoints {
             match stream_url(endpoint) {
                 Ok(url) => {
                     if let Err(error) = self.transport.validate_for(&url) {
                         problems.push(format!("transport (for {endpoint}): {error}"));
+                    }
+                    let key = endpoint_key(&url);
+                    if let Some((_, first)) = keys.iter().find(|(k, _)| *k == key) {
+                        problems.push(format!(
+                            "endpoints: {endpoint:?} is the same endpoint as {first:?} ({key}); list each endpoint once"
+                        ));
+                    } else {
+                        keys.push((key, endpoint));
                     }
                 }
                 Err(problem) => problems.push(problem),
@@ -165,6 +260,7 @@ impl ClientConfig {
         if let Err(error) = self.health.validate() {
             problems.push(format!("health: {error}"));
         }
+        problems.extend(self.fallback.problems(&self.rest));
         let r = &self.rotation;
         if r.jitter >= r.after {
             problems.push(format!(
@@ -187,6 +283,13 @@ impl ClientConfig {
             Err(ClientError::Config(problems))
         }
     }
+}
+
+/// An endpoint's name for its circuit breaker, the endpoint set and signals:
+/// `scheme://host:port`.
+pub(crate) fn endpoint_key(url: &WsUrl) -> String {
+    let scheme = if url.is_tls() { "wss" } else { "ws" };
+    format!("{scheme}://{}:{}", url.host(), url.port())
 }
 
 /// The combined-stream URL for a base endpoint: `<base>/stream`.
@@ -232,6 +335,52 @@ mod tests {
         assert_eq!(problems.len(), 4, "{problems:#?}");
         assert!(problems[0].contains("http://example.com"));
         assert!(problems.iter().any(|p| p.contains("1024")));
+    }
+
+    #[test]
+    fn duplicate_endpoints_are_named() {
+        let config = ClientConfig {
+            endpoints: vec![
+                "ws://127.0.0.1:9443".into(),
+                "ws://127.0.0.1:9444".into(),
+                "ws://127.0.0.1:9443/".into(),
+            ],
+            ..ClientConfig::default()
+        };
+        let Err(ClientError::Config(problems)) = config.validate() else {
+            panic!("a duplicate endpoint accepted");
+        };
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(
+            problems[0].contains("\"ws://127.0.0.1:9443/\"")
+                && problems[0].contains("same endpoint as \"ws://127.0.0.1:9443\""),
+            "{problems:#?}"
+        );
+        let empty = ClientConfig {
+            endpoints: Vec::new(),
+            ..ClientConfig::default()
+        };
+        let Err(ClientError::Config(problems)) = empty.validate() else {
+            panic!("no endpoint accepted");
+        };
+        assert!(problems[0].contains("at least one"), "{problems:#?}");
+    }
+
+    #[test]
+    fn fallback_settings_are_checked() {
+        let mut config = ClientConfig::default();
+        config.fallback.poll_share = 0.0;
+        config.fallback.endpoints.min_dwell = Duration::ZERO;
+        let Err(ClientError::Config(problems)) = config.validate() else {
+            panic!("bad fallback settings accepted");
+        };
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(problems.iter().any(|p| p.contains("fallback.poll_share")));
+        assert!(problems.iter().any(|p| p.contains("min_dwell")));
+        let budget = ClientConfig::default()
+            .fallback
+            .poll_budget(&RestConfig::default());
+        assert_eq!((budget.weight, budget.share), (4800, 0.5));
     }
 
     #[test]

@@ -106,6 +106,44 @@ pub enum Lifecycle {
         /// The new state.
         state: String,
     },
+    /// Traffic moved to another market-stream endpoint (fail-over, fail-back,
+    /// or an operator's [`trigger_fallback`](crate::Client::trigger_fallback)).
+    EndpointSwitched {
+        /// The endpoint left, if any.
+        from: Option<String>,
+        /// The endpoint chosen.
+        to: String,
+        /// Why: `failover_down`, `failover_unhealthy`, `failover_better_score`,
+        /// `failback` or `requested`.
+        reason: String,
+    },
+    /// The connection's state changed (`fallback` crate: connecting, healthy,
+    /// degraded, unstable, failing, failed, recovering, fallback).
+    State {
+        /// The connection slot.
+        connection: ConnectionId,
+        /// The state left.
+        from: String,
+        /// The state entered.
+        to: String,
+    },
+    /// The connection's streams (some or all) are served by REST polling, or
+    /// their poll intervals changed.
+    Polling {
+        /// The connection slot.
+        connection: ConnectionId,
+        /// Streams polled.
+        streams: usize,
+        /// Of which, polled slower than their normal interval to stay within
+        /// the REST weight budget.
+        slowed: usize,
+    },
+    /// Polling of the connection's streams stopped (a WebSocket serves them
+    /// again, or they are unsubscribed).
+    PollingStopped {
+        /// The connection slot.
+        connection: ConnectionId,
+    },
     /// The connection gave up for good (a permanent cause or a configured limit).
     Abandoned {
         /// The connection slot.

@@ -17,6 +17,20 @@ pub enum Source {
     Backfill,
     /// A latest value fetched from REST after a reconnect (tickers, book tickers, klines).
     Refresh,
+    /// Fetched by REST polling while no WebSocket could serve the stream
+    /// (`docs/fallback.md`, "In the facade").
+    Poll,
+}
+
+impl From<Source> for fallback::Source {
+    fn from(source: Source) -> Self {
+        match source {
+            Source::Live => fallback::Source::Live,
+            Source::Backfill => fallback::Source::Backfill,
+            Source::Refresh => fallback::Source::Refresh,
+            Source::Poll => fallback::Source::Poll,
+        }
+    }
 }
 
 /// One event on one stream, as delivered to subscribers.
@@ -83,6 +97,10 @@ impl Decode for LiveDecoder {
             Ok(Frame::Unknown(unknown)) => Incoming::Unknown(unknown.to_string()),
             Err(error) => Incoming::Invalid(error.to_string()),
         }
+    }
+
+    fn source(event: &StreamEvent) -> fallback::Source {
+        event.source.into()
     }
 
     fn event_time_ms(event: &StreamEvent) -> Option<u64> {

@@ -14,10 +14,14 @@
 //! connections before Binance's 24 h cut-off, make-before-break.
 
 mod config;
+mod degrade;
 mod driver;
+mod endpoints;
+mod fallback_api;
 mod lifecycle;
 mod live;
 mod observe;
+mod poll;
 mod pool;
 #[cfg(test)]
 mod pool_tests;
@@ -36,14 +40,21 @@ use reconnect::AttemptBudget;
 use tokio::sync::broadcast;
 use ws_transport::WsConnector;
 
-pub use config::{BINANCE_REST_ENDPOINT, BINANCE_STREAM_ENDPOINTS, ClientConfig, RotationConfig};
+pub use config::{
+    BINANCE_REST_ENDPOINT, BINANCE_STREAM_ENDPOINTS, ClientConfig, FallbackConfig, PollingMode,
+    RotationConfig,
+};
+pub use driver::FallbackKind;
+pub use fallback_api::{LastValue, PolledStream};
 pub use lifecycle::{ConnectionId, Lifecycle};
 pub use live::{Source, StreamEvent};
 pub use observe::api::{MetricsSnapshot, Unhealthy};
 pub use observe::ops::OpsHandle;
 pub use stats::ClientStats;
 
+use self::degrade::Degrade;
 use self::driver::Delivery;
+use self::endpoints::Endpoints;
 use self::live::LiveDecoder;
 use self::observe::HealthFeed;
 use self::observe::task::{Starter, TaskParts};
@@ -64,6 +75,10 @@ struct Inner {
     config: Arc<ClientConfig>,
     next_sink: AtomicU64,
     breakers: Arc<circuit_breaker::Registry<String>>,
+    /// The market-stream endpoints and the set that chooses between them.
+    endpoints: Arc<Endpoints>,
+    /// How each stream is served, and every stream's last value.
+    degrade: Arc<Degrade<StreamName, StreamEvent>>,
     /// The health monitor (`observe`), and its task (stopped when dropped).
     health: Arc<HealthFeed>,
     observer: Starter,
@@ -106,8 +121,6 @@ impl Client {
     /// [`ClientError::Config`] listing every invalid setting.
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
         config.validate()?;
-        let url =
-            config::stream_url(&config.endpoints[0]).map_err(|p| ClientError::Config(vec![p]))?;
         let connector = WsConnector::new(config.transport.clone())
             .map_err(|e| ClientError::Config(vec![format!("transport: {e}")]))?;
         let budget = AttemptBudget::new(config.attempt_budget.clone())
@@ -122,6 +135,18 @@ impl Client {
             HealthFeed::new(config.health.clone())
                 .map_err(|e| ClientError::Config(vec![format!("health: {e}")]))?,
         );
+        let endpoints = Arc::new(
+            Endpoints::new(&config.endpoints, &config.fallback.endpoints, &breakers)
+                .map_err(|e| ClientError::Config(vec![e]))?,
+        );
+        let degrade = Arc::new(
+            Degrade::new(
+                config.fallback.poll_budget(&config.rest),
+                config.fallback.cache.clone(),
+                Some(health.clone()),
+            )
+            .map_err(|e| ClientError::Config(vec![format!("fallback: {e}")]))?,
+        );
         let (lifecycle, _) = broadcast::channel(LIFECYCLE_BUFFER);
         let counters = Arc::new(Counters::default());
         let observer = Starter::new(TaskParts {
@@ -130,16 +155,16 @@ impl Client {
             weight_limit: config.rest.budget.limit,
             counters: counters.clone(),
             breakers: breakers.clone(),
+            degrade: Some(degrade.clone()),
         });
         let config = Arc::new(config);
         let parts = PoolParts {
             config: config.clone(),
-            url,
+            endpoints: endpoints.clone(),
             connector,
             budget,
             lifecycle: lifecycle.clone(),
             counters: counters.clone(),
-            breakers: breakers.clone(),
             health: Some(health.clone()),
         };
         Ok(Client {
@@ -149,6 +174,8 @@ impl Client {
                     LiveDecoder::new,
                     Some(trades::TradeBackfill::new(rest.clone())),
                     Some(refresh::LatestRefresh::new(rest.clone())),
+                    Some(poll::RestPoll::new(rest.clone())),
+                    Some(degrade.clone()),
                 )),
                 rest,
                 lifecycle,
@@ -156,6 +183,8 @@ impl Client {
                 config,
                 next_sink: AtomicU64::new(1),
                 breakers,
+                endpoints,
+                degrade,
                 health,
                 observer,
             }),

@@ -18,11 +18,14 @@ use reconnect::AttemptBudget;
 use recovery::Preserved;
 use recovery::rt::{ShutdownReport, Supervisor, SupervisorEvent};
 use tokio::sync::{broadcast, mpsc};
-use ws_transport::{Connector, WsUrl};
+use ws_transport::Connector;
 
 use super::config::ClientConfig;
+use super::degrade::Degrade;
 use super::driver::decode::Decode;
-use super::driver::decode::{Backfill, Refresh};
+use super::driver::decode::{Backfill, Poll, Refresh};
+use super::driver::FallbackKind;
+use super::endpoints::Endpoints;
 use super::driver::routes::Routes;
 use super::driver::routes::SinkId;
 use super::driver::{Command, Delivery, Driver, DriverSpec, SlotState};
@@ -47,13 +50,13 @@ struct Assignment {
 #[derive(Clone)]
 pub(crate) struct PoolParts<C> {
     pub(crate) config: Arc<ClientConfig>,
-    pub(crate) url: WsUrl,
+    /// The market-stream endpoints (each with its circuit breaker) and the
+    /// set that chooses between them, shared by every slot.
+    pub(crate) endpoints: Arc<Endpoints>,
     pub(crate) connector: C,
     pub(crate) budget: AttemptBudget,
     pub(crate) lifecycle: broadcast::Sender<Lifecycle>,
     pub(crate) counters: Arc<Counters>,
-    /// One circuit breaker per endpoint, shared by every slot on it.
-    pub(crate) breakers: Arc<circuit_breaker::Registry<String>>,
     /// The client's health monitor; `None` reports nothing.
     pub(crate) health: Option<Arc<HealthFeed>>,
 }
@@ -64,6 +67,8 @@ pub(crate) struct Pool<C, D: Decode> {
     make_decoder: fn() -> D,
     backfill: Option<Arc<dyn Backfill<D::Stream, D::Event>>>,
     refresh: Option<Arc<dyn Refresh<D::Stream, D::Event>>>,
+    poll: Option<Arc<dyn Poll<D::Stream, D::Event>>>,
+    degrade: Option<Arc<Degrade<D::Stream, D::Event>>>,
     slots: Vec<Slot<D::Stream, D::Event>>,
     streams: HashMap<D::Stream, Assignment>,
     next_slot: ConnectionId,
@@ -93,12 +98,16 @@ where
         make_decoder: fn() -> D,
         backfill: Option<Arc<dyn Backfill<D::Stream, D::Event>>>,
         refresh: Option<Arc<dyn Refresh<D::Stream, D::Event>>>,
+        poll: Option<Arc<dyn Poll<D::Stream, D::Event>>>,
+        degrade: Option<Arc<Degrade<D::Stream, D::Event>>>,
     ) -> Self {
         Pool {
             parts,
             make_decoder,
             backfill,
             refresh,
+            poll,
+            degrade,
             slots: Vec::new(),
             streams: HashMap::new(),
             next_slot: 0,
@@ -218,6 +227,14 @@ where
             .is_some_and(|s| s.commands.send(Command::Rotate).is_ok())
     }
 
+    /// Asks one slot's driver for a fallback; false for an unknown slot.
+    pub(crate) fn fallback(&self, slot: ConnectionId, kind: FallbackKind) -> bool {
+        self.slots
+            .iter()
+            .find(|s| s.id == slot)
+            .is_some_and(|s| s.commands.send(Command::Fallback(kind)).is_ok())
+    }
+
     /// Makes one slot's driver panic (resilience tests); false for an unknown slot.
     pub(crate) fn inject_panic(&self, slot: ConnectionId) -> bool {
         self.slots
@@ -277,6 +294,8 @@ where
         let make_decoder = self.make_decoder;
         let backfill = self.backfill.clone();
         let refresh = self.refresh.clone();
+        let poll = self.poll.clone();
+        let degrade = self.degrade.clone();
         let factory =
             move |context: recovery::rt::ChildContext,
                   state: Preserved<SlotState<D::Stream, D::Event>>| {
@@ -285,7 +304,7 @@ where
                     .map_or(0, |d| d.subsec_nanos());
                 let spec = DriverSpec {
                     id,
-                    url: parts.url.clone(),
+                    endpoints: parts.endpoints.clone(),
                     config: parts.config.clone(),
                     connector: parts.connector.clone(),
                     budget: parts.budget.clone(),
@@ -293,9 +312,10 @@ where
                     counters: parts.counters.clone(),
                     decoder: make_decoder(),
                     seed: u64::from(nanos) ^ id.rotate_left(32) ^ u64::from(context.incarnation()),
-                    breaker: parts.breakers.get_or_insert(&endpoint_key(&parts.url)),
                     backfill: backfill.clone(),
                     refresh: refresh.clone(),
+                    poll: poll.clone(),
+                    degrade: degrade.clone(),
                     health: parts.health.clone(),
                 };
                 async move {
@@ -342,12 +362,6 @@ where
         }
         self.supervisor.as_mut()
     }
-}
-
-/// The breaker registry's name of an endpoint: `scheme://host:port`.
-pub(crate) fn endpoint_key(url: &WsUrl) -> String {
-    let scheme = if url.is_tls() { "wss" } else { "ws" };
-    format!("{scheme}://{}:{}", url.host(), url.port())
 }
 
 /// The connection id in a supervised child's name (`connection-7`).

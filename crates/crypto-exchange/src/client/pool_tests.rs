@@ -22,7 +22,7 @@ use super::pool::{Pool, PoolParts};
 use super::stats::Counters;
 use super::test_support::{
     Events, LIMIT, Memory, accept, agg_id, agg_trade, answer_subscribe, config, next_event,
-    next_request, reply, streams, until_close, url, wait_for,
+    next_request, reply, streams, until_close, wait_for, endpoints,
 };
 
 /// A pool on the in-memory transport, and the handles to watch it.
@@ -43,19 +43,16 @@ impl Harness {
         let (lifecycle_tx, lifecycle) = broadcast::channel(4096);
         let counters = Arc::new(Counters::default());
         let parts = PoolParts {
-            url: url(&config)?,
+            endpoints: endpoints(&config)?,
             budget: AttemptBudget::new(config.attempt_budget.clone())?,
             config: Arc::new(config),
             connector: connector.clone(),
             lifecycle: lifecycle_tx,
             counters: Arc::clone(&counters),
-            breakers: Arc::new(circuit_breaker::Registry::new(
-                circuit_breaker::BreakerConfig::default(),
-            )?),
             health: None,
         };
         Ok(Harness {
-            pool: Pool::new(parts, LiveDecoder::new, None, None),
+            pool: Pool::new(parts, LiveDecoder::new, None, None, None, None),
             connector,
             acceptor,
             lifecycle,

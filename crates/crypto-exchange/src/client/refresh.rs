@@ -166,7 +166,7 @@ async fn get(
 }
 
 /// Fetches the stream's current value and shapes it as the stream's event.
-async fn fetch(rest: &RestClient, stream: &StreamName) -> Result<Event, String> {
+pub(crate) async fn fetch(rest: &RestClient, stream: &StreamName) -> Result<Event, String> {
     let symbol: Symbol = stream
         .symbol()
         .cloned()

@@ -37,6 +37,11 @@ pub struct ClientStats {
     pub lost_ids: u64,
     /// Latest values refreshed from REST after reconnects (`source: refresh`).
     pub refreshed_values: u64,
+    /// Events delivered by REST polling while no WebSocket served their stream
+    /// (`source: poll`).
+    pub polled_events: u64,
+    /// REST polls made (each one request).
+    pub polls: u64,
     /// Streams per connection slot.
     pub streams_per_connection: BTreeMap<u64, usize>,
 }
@@ -56,6 +61,8 @@ pub(crate) struct Counters {
     backfilled: AtomicU64,
     lost: AtomicU64,
     refreshed: AtomicU64,
+    polled: AtomicU64,
+    polls: AtomicU64,
     streams: Mutex<BTreeMap<u64, usize>>,
     last_log: Mutex<Option<Instant>>,
 }
@@ -112,6 +119,14 @@ impl Counters {
         self.refreshed.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn polled(&self) {
+        self.polled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn poll(&self) {
+        self.polls.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn gap(&self, ids: u64) {
         self.lost.fetch_add(ids, Ordering::Relaxed);
     }
@@ -159,6 +174,8 @@ impl Counters {
             backfilled_events: self.backfilled.load(Ordering::Relaxed),
             lost_ids: self.lost.load(Ordering::Relaxed),
             refreshed_values: self.refreshed.load(Ordering::Relaxed),
+            polled_events: self.polled.load(Ordering::Relaxed),
+            polls: self.polls.load(Ordering::Relaxed),
             streams_per_connection: self
                 .streams
                 .lock()

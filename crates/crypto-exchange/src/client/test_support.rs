@@ -17,8 +17,9 @@ use tokio::time::Instant;
 use ws_transport::memory::{Acceptor, Attempt, MemoryConnector, Sent, SentFrame, Server};
 use ws_transport::{Connection, Connector, Error, TransportConfig, WsUrl};
 
-use super::config::{ClientConfig, stream_url};
+use super::config::ClientConfig;
 use super::driver::Delivery;
+use super::endpoints::Endpoints;
 use super::lifecycle::Lifecycle;
 use super::live::StreamEvent;
 use crate::domain::{Event, StreamName};
@@ -91,10 +92,12 @@ pub(crate) fn config(adjust: impl FnOnce(&mut ClientConfig)) -> ClientConfig {
     config
 }
 
-/// The combined-stream URL of `config`'s first endpoint.
-pub(crate) fn url(config: &ClientConfig) -> Result<WsUrl> {
-    let endpoint = config.endpoints.first().context("no endpoint")?;
-    stream_url(endpoint).map_err(anyhow::Error::msg)
+/// `config`'s endpoints, each with a breaker of `config.breaker`.
+pub(crate) fn endpoints(config: &ClientConfig) -> Result<Arc<Endpoints>> {
+    let registry = circuit_breaker::Registry::new(config.breaker.clone())?;
+    let endpoints = Endpoints::new(&config.endpoints, &config.fallback.endpoints, &registry)
+        .map_err(anyhow::Error::msg)?;
+    Ok(Arc::new(endpoints))
 }
 
 /// Parses stream names.

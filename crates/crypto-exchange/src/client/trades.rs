@@ -17,8 +17,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::driver::decode::{Backfill, BackfillMsg, Span};
 use super::live::{Source, StreamEvent};
-use crate::domain::{AggTrade, Event, StreamKind, StreamName, Trade};
-use crate::rest::RestClient;
+use crate::domain::{AggTrade, Event, StreamKind, StreamName, Symbol, Trade};
+use crate::rest::{RestClient, RestError};
 
 /// Ids asked for per REST page (Binance's maximum).
 const PAGE: u64 = 1000;
@@ -60,6 +60,70 @@ impl Backfill<StreamName, StreamEvent> for TradeBackfill {
     }
 }
 
+/// One page of `stream`'s trades as events with their ids, oldest first: from
+/// id `from` on, or the most recent when `from` is `None`; `Ok(None)` for a
+/// stream that is not a trade stream.
+pub(crate) async fn fetch_page(
+    rest: &RestClient,
+    symbol: &Symbol,
+    stream: &StreamName,
+    from: Option<u64>,
+    limit: u16,
+) -> Result<Option<Vec<(u64, Event)>>, RestError> {
+    let page = match stream.kind() {
+        StreamKind::AggTrade => {
+            let records = match from {
+                Some(from) => rest.agg_trades(symbol, from, limit).await?,
+                None => rest.recent_agg_trades(symbol, limit).await?,
+            };
+            records
+                .into_iter()
+                .map(|r| {
+                    let id = r.agg_trade_id;
+                    let event = Event::AggTrade(AggTrade {
+                        event_time: r.trade_time,
+                        symbol: symbol.clone(),
+                        agg_trade_id: r.agg_trade_id,
+                        price: r.price,
+                        quantity: r.quantity,
+                        first_trade_id: r.first_trade_id,
+                        last_trade_id: r.last_trade_id,
+                        trade_time: r.trade_time,
+                        buyer_is_maker: r.buyer_is_maker,
+                        best_match: r.best_match,
+                    });
+                    (id, event)
+                })
+                .collect()
+        }
+        StreamKind::Trade => {
+            let records = match from {
+                Some(from) => rest.historical_trades(symbol, from, limit).await?,
+                None => rest.recent_trades(symbol, limit).await?,
+            };
+            records
+                .into_iter()
+                .map(|r| {
+                    let id = r.trade_id;
+                    let event = Event::Trade(Trade {
+                        event_time: r.time,
+                        symbol: symbol.clone(),
+                        trade_id: r.trade_id,
+                        price: r.price,
+                        quantity: r.quantity,
+                        trade_time: r.time,
+                        buyer_is_maker: r.buyer_is_maker,
+                        best_match: r.best_match,
+                    });
+                    (id, event)
+                })
+                .collect()
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(page))
+}
+
 /// Fetches pages until `to` is covered; returns the range left unrecovered, if any.
 async fn run(
     rest: &RestClient,
@@ -72,55 +136,10 @@ async fn run(
     let mut next = from;
     while next <= to {
         let limit = u16::try_from((to - next + 1).min(PAGE)).unwrap_or(1000);
-        let page: Result<Vec<(u64, Event)>, _> = match stream.kind() {
-            StreamKind::AggTrade => rest.agg_trades(&symbol, next, limit).await.map(|records| {
-                records
-                    .into_iter()
-                    .map(|r| {
-                        let id = r.agg_trade_id;
-                        let event = Event::AggTrade(AggTrade {
-                            event_time: r.trade_time,
-                            symbol: symbol.clone(),
-                            agg_trade_id: r.agg_trade_id,
-                            price: r.price,
-                            quantity: r.quantity,
-                            first_trade_id: r.first_trade_id,
-                            last_trade_id: r.last_trade_id,
-                            trade_time: r.trade_time,
-                            buyer_is_maker: r.buyer_is_maker,
-                            best_match: r.best_match,
-                        });
-                        (id, event)
-                    })
-                    .collect()
-            }),
-            StreamKind::Trade => {
-                rest.historical_trades(&symbol, next, limit)
-                    .await
-                    .map(|records| {
-                        records
-                            .into_iter()
-                            .map(|r| {
-                                let id = r.trade_id;
-                                let event = Event::Trade(Trade {
-                                    event_time: r.time,
-                                    symbol: symbol.clone(),
-                                    trade_id: r.trade_id,
-                                    price: r.price,
-                                    quantity: r.quantity,
-                                    trade_time: r.time,
-                                    buyer_is_maker: r.buyer_is_maker,
-                                    best_match: r.best_match,
-                                });
-                                (id, event)
-                            })
-                            .collect()
-                    })
-            }
-            _ => return Some((next, to)),
-        };
+        let page = fetch_page(rest, &symbol, stream, Some(next), limit).await;
         let mut records = match page {
-            Ok(records) => records,
+            Ok(Some(records)) => records,
+            Ok(None) => return Some((next, to)),
             Err(error) => {
                 tracing::warn!(%stream, next, to, %error, "backfill failed");
                 return Some((next, to));

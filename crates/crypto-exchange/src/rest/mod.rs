@@ -11,201 +11,28 @@
 //! - 5xx: the outcome is unknown; the facade's calls are all idempotent GETs, so
 //!   they are retried with a linear backoff a few times.
 //! - Anything else is a typed error naming the status, Binance's code and message.
+//! - Several hosts (`base_url`, then `fallback_urls`), each with its circuit
+//!   breaker: a call goes to the first host whose breaker admits it, and moves
+//!   on to the next when that host fails (transport error, 5xx after the
+//!   retries, a body that is not JSON). Fail-back is the primary breaker's
+//!   half-open probe: the first call after its open period tries it again.
 
 mod budget;
+mod market;
+mod types;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use circuit_breaker::{Admission, BreakerConfig, BreakerSnapshot, Outcome, SharedBreaker};
-use serde::Serialize;
+use circuit_breaker::{Admission, BreakerSnapshot, Outcome, SharedBreaker, State};
 use tokio::sync::broadcast;
 
 pub use budget::{BudgetConfig, Verdict, WeightBudget};
+pub use market::depth_weight;
+pub use types::{RestConfig, RestError, RestEvent};
 
-use crate::domain::rest::{
-    AggTradeRecord, DepthSnapshot, TradeRecord, decode_agg_trades, decode_api_error,
-    decode_depth_snapshot, decode_trades,
-};
-use crate::domain::{Symbol, TimeUnit};
-
-/// Settings of the REST client.
-#[derive(Debug, Clone)]
-pub struct RestConfig {
-    /// Base URL (`https://api.binance.com`).
-    pub base_url: String,
-    /// The weight budget.
-    pub budget: BudgetConfig,
-    /// Timeout of one request, connection included (default 10 s, Binance's backend timeout).
-    pub timeout: Duration,
-    /// Retries of a request after 429, 5xx or a transport error (default 3).
-    pub max_retries: u32,
-    /// Backoff after a 5xx or transport error, times the attempt number (default 1 s).
-    pub retry_backoff: Duration,
-    /// The longest wait for budget or `Retry-After` before a call fails instead
-    /// (default 5 min).
-    pub max_wait: Duration,
-    /// The REST host's circuit breaker: 5xx answers and transport failures count
-    /// as failures; while it is open, calls fail at once.
-    pub breaker: BreakerConfig,
-}
-
-impl Default for RestConfig {
-    fn default() -> Self {
-        RestConfig {
-            base_url: crate::client::BINANCE_REST_ENDPOINT.to_owned(),
-            budget: BudgetConfig::default(),
-            timeout: Duration::from_secs(10),
-            max_retries: 3,
-            retry_backoff: Duration::from_secs(1),
-            max_wait: Duration::from_secs(300),
-            breaker: BreakerConfig::default(),
-        }
-    }
-}
-
-impl RestConfig {
-    /// Every problem with the settings, each naming the field.
-    #[must_use]
-    pub fn problems(&self) -> Vec<String> {
-        let mut problems = self.budget.problems();
-        let url_ok = (self.base_url.starts_with("https://")
-            || self.base_url.starts_with("http://"))
-            && self.base_url.len() > "http://".len();
-        if !url_ok {
-            problems.push(format!(
-                "rest.base_url = {:?} must be an http:// or https:// URL, like https://api.binance.com",
-                self.base_url
-            ));
-        }
-        if self.timeout.is_zero() {
-            problems.push("rest.timeout must be above zero".to_owned());
-        }
-        if let Err(error) = self.breaker.validate() {
-            problems.push(format!("rest.breaker: {error}"));
-        }
-        problems
-    }
-}
-
-/// What happened to REST access, for logs, metrics and health.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "rest", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum RestEvent {
-    /// The server answered 429; requests wait this long.
-    Throttled {
-        /// Milliseconds until requests may go again.
-        retry_after_ms: u64,
-    },
-    /// The server answered 418: the IP is banned; no REST call goes until then.
-    Banned {
-        /// End of the ban, ms since the epoch.
-        until_ms: u64,
-    },
-    /// A 5xx or transport failure; the request is retried.
-    Retrying {
-        /// The path.
-        path: String,
-        /// The attempt that failed, from 1.
-        attempt: u32,
-        /// What failed.
-        reason: String,
-    },
-}
-
-/// Why a REST call failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RestError {
-    /// The IP is banned (418) until then; nothing is sent until it ends (transient, long).
-    #[error(
-        "the IP is banned by Binance until {until_ms} ms since the epoch (418): REST calls stop until then"
-    )]
-    Banned {
-        /// End of the ban, ms since the epoch.
-        until_ms: u64,
-    },
-    /// The weight budget or a 429 asks for a longer wait than `max_wait` (transient).
-    #[error("rate limited: the next request may go in {wait_ms} ms, longer than rest.max_wait")]
-    RateLimited {
-        /// Milliseconds until a request may go.
-        wait_ms: u64,
-    },
-    /// The server failed (5xx) on every attempt; the outcome of a write would be unknown (transient).
-    #[error("server error {status} on {path} after {attempts} attempts{}", code_suffix(*code, message))]
-    Server {
-        /// The path.
-        path: String,
-        /// HTTP status.
-        status: u16,
-        /// Binance's error code, if the body had one.
-        code: Option<i64>,
-        /// Binance's message, if any.
-        message: String,
-        /// Attempts made.
-        attempts: u32,
-    },
-    /// The request was refused (4xx other than 418/429) (permanent for this request).
-    #[error("request refused: {status} on {path}{}", code_suffix(*code, message))]
-    Refused {
-        /// The path.
-        path: String,
-        /// HTTP status.
-        status: u16,
-        /// Binance's error code, if the body had one.
-        code: Option<i64>,
-        /// Binance's message, or the start of the body.
-        message: String,
-    },
-    /// The request did not complete (connection, TLS, timeout) on any attempt (transient).
-    #[error("cannot reach {path}: {detail}")]
-    Transport {
-        /// The path.
-        path: String,
-        /// What failed.
-        detail: String,
-    },
-    /// The response could not be decoded (permanent for this response).
-    #[error("unexpected response from {path}: {detail}")]
-    Decode {
-        /// The path.
-        path: String,
-        /// What was wrong.
-        detail: String,
-    },
-    /// The REST host's circuit breaker is open: the call was not made (transient).
-    #[error("the REST host's circuit breaker is open: no call for {retry_in_ms} ms")]
-    CircuitOpen {
-        /// Milliseconds until the breaker admits a probe.
-        retry_in_ms: u64,
-    },
-    /// The client's configuration is invalid (permanent).
-    #[error("invalid REST configuration: {0}")]
-    Config(String),
-}
-
-fn code_suffix(code: Option<i64>, message: &str) -> String {
-    match code {
-        Some(code) => format!(": {message} (code {code})"),
-        None if message.is_empty() => String::new(),
-        None => format!(": {message}"),
-    }
-}
-
-impl RestError {
-    /// True when the same call may succeed later.
-    #[must_use]
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            RestError::Banned { .. }
-                | RestError::RateLimited { .. }
-                | RestError::Server { .. }
-                | RestError::Transport { .. }
-        )
-    }
-}
+use crate::domain::TimeUnit;
+use crate::domain::rest::decode_api_error;
 
 /// A successful response.
 #[derive(Debug, Clone)]
@@ -228,11 +55,18 @@ fn header_u64(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
+/// One REST host and its circuit breaker.
+#[derive(Debug)]
+struct Host {
+    base_url: String,
+    breaker: SharedBreaker,
+}
+
 /// The REST client. Cheap to clone; clones share the budget.
 #[derive(Debug, Clone)]
 pub struct RestClient {
     http: reqwest::Client,
-    breaker: SharedBreaker,
+    hosts: Arc<[Host]>,
     config: Arc<RestConfig>,
     budget: Arc<Mutex<WeightBudget>>,
     events: broadcast::Sender<RestEvent>,
@@ -253,12 +87,21 @@ impl RestClient {
             .user_agent(concat!("crypto-exchange/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| RestError::Config(format!("cannot build the HTTP client: {e}")))?;
-        let breaker = SharedBreaker::new(config.breaker.clone())
-            .map_err(|e| RestError::Config(format!("rest.breaker: {e}")))?;
+        let hosts = std::iter::once(&config.base_url)
+            .chain(&config.fallback_urls)
+            .map(|url| {
+                let breaker = SharedBreaker::new(config.breaker.clone())
+                    .map_err(|e| RestError::Config(format!("rest.breaker: {e}")))?;
+                Ok(Host {
+                    base_url: url.trim_end_matches('/').to_owned(),
+                    breaker,
+                })
+            })
+            .collect::<Result<Vec<Host>, RestError>>()?;
         let (events, _) = broadcast::channel(256);
         Ok(RestClient {
             http,
-            breaker,
+            hosts: hosts.into(),
             budget: Arc::new(Mutex::new(WeightBudget::new(config.budget))),
             config: Arc::new(config),
             events,
@@ -313,57 +156,103 @@ impl RestClient {
         }
     }
 
-    /// The REST host's circuit-breaker snapshot.
+    /// The REST circuit breaker as one: the snapshot of the first host whose
+    /// breaker is not open, or the primary's when every one is open (so it
+    /// reads open only when no host may be called).
     #[must_use]
     pub fn breaker(&self) -> BreakerSnapshot {
-        self.breaker.snapshot()
+        let snapshots: Vec<BreakerSnapshot> = self
+            .hosts
+            .iter()
+            .map(|host| host.breaker.snapshot())
+            .collect();
+        let usable = snapshots
+            .iter()
+            .position(|s| !matches!(s.state, State::Open | State::ForcedOpen));
+        let index = usable.unwrap_or(0);
+        snapshots
+            .into_iter()
+            .nth(index)
+            .unwrap_or_else(|| self.hosts[0].breaker.snapshot())
     }
 
-    /// Closes the REST host's circuit breaker and forgets its counts.
+    /// Every host's base URL and circuit-breaker snapshot, the primary first.
+    #[must_use]
+    pub fn hosts(&self) -> Vec<(String, BreakerSnapshot)> {
+        self.hosts
+            .iter()
+            .map(|host| (host.base_url.clone(), host.breaker.snapshot()))
+            .collect()
+    }
+
+    /// Closes every host's circuit breaker and forgets its counts.
     pub fn reset_breaker(&self) {
-        self.breaker.reset(circuit_breaker::rt::now());
+        let now = circuit_breaker::rt::now();
+        for host in self.hosts.iter() {
+            host.breaker.reset(now);
+        }
     }
 
     /// `GET path?query` with the given weight: breaker, budget, retries, 429 and
-    /// 418 handling.
+    /// 418 handling, then the next host if this one failed.
     ///
     /// # Errors
-    /// See [`RestError`].
+    /// See [`RestError`]; with several hosts, the last host's error (or
+    /// [`RestError::CircuitOpen`] when every breaker refused).
     pub async fn get(
         &self,
         path: &str,
         query: &[(&str, String)],
         weight: u32,
     ) -> Result<RestResponse, RestError> {
-        let now = circuit_breaker::rt::now();
-        let permit = match self.breaker.admit(now) {
-            Admission::Allowed(permit) => permit,
-            Admission::Rejected { retry_at } => {
-                let wait = retry_at.saturating_duration_since(now).as_millis();
-                return Err(RestError::CircuitOpen {
-                    retry_in_ms: u64::try_from(wait).unwrap_or(u64::MAX),
-                });
+        let mut failed = None;
+        let mut retry_in: Option<u64> = None;
+        for host in self.hosts.iter() {
+            let now = circuit_breaker::rt::now();
+            let permit = match host.breaker.admit(now) {
+                Admission::Allowed(permit) => permit,
+                Admission::Rejected { retry_at } => {
+                    let wait = retry_at.saturating_duration_since(now).as_millis();
+                    let wait = u64::try_from(wait).unwrap_or(u64::MAX);
+                    retry_in = Some(retry_in.map_or(wait, |r| r.min(wait)));
+                    continue;
+                }
+            };
+            let result = self.get_admitted(host, path, query, weight).await;
+            let outcome = match &result {
+                Ok(_) | Err(RestError::Refused { .. }) => Outcome::Success,
+                Err(
+                    RestError::Server { .. }
+                    | RestError::Transport { .. }
+                    | RestError::NotJson { .. },
+                ) => Outcome::Failure,
+                // Rate limits, bans and bodies of the wrong shape say nothing
+                // about the host's health (bans are per IP, for every host).
+                Err(_) => Outcome::Ignored,
+            };
+            host.breaker
+                .on_result(permit, outcome, circuit_breaker::rt::now());
+            match result {
+                Err(error) if matches!(outcome, Outcome::Failure) => {
+                    tracing::warn!(host = %host.base_url, path, %error, "REST host failed; trying the next one, if any");
+                    failed = Some(error);
+                }
+                other => return other,
             }
-        };
-        let result = self.get_admitted(path, query, weight).await;
-        let outcome = match &result {
-            Ok(_) | Err(RestError::Refused { .. }) => Outcome::Success,
-            Err(RestError::Server { .. } | RestError::Transport { .. }) => Outcome::Failure,
-            // Rate limits, bans and bad bodies say nothing about the host's health.
-            Err(_) => Outcome::Ignored,
-        };
-        self.breaker
-            .on_result(permit, outcome, circuit_breaker::rt::now());
-        result
+        }
+        Err(failed.unwrap_or(RestError::CircuitOpen {
+            retry_in_ms: retry_in.unwrap_or(0),
+        }))
     }
 
     async fn get_admitted(
         &self,
+        host: &Host,
         path: &str,
         query: &[(&str, String)],
         weight: u32,
     ) -> Result<RestResponse, RestError> {
-        let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
+        let url = format!("{}{path}", host.base_url);
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -378,7 +267,7 @@ impl RestClient {
             let response = match sent {
                 Ok(response) => response,
                 Err(error) => {
-                    let detail = error.to_string();
+                    let detail = format!("{}: {error}", host.base_url);
                     if attempt <= self.config.max_retries {
                         self.retry_after_failure(path, attempt, &detail).await;
                         continue;
@@ -400,7 +289,7 @@ impl RestClient {
             let body = match response.text().await {
                 Ok(body) => body,
                 Err(error) => {
-                    let detail = format!("reading the body failed: {error}");
+                    let detail = format!("{}: reading the body failed: {error}", host.base_url);
                     if attempt <= self.config.max_retries {
                         self.retry_after_failure(path, attempt, &detail).await;
                         continue;
@@ -413,6 +302,16 @@ impl RestClient {
             };
             match status {
                 200..=299 => {
+                    // Every Binance endpoint answers JSON: anything else comes from
+                    // something in between (a proxy's HTML page, garbage).
+                    let start = body.trim_start();
+                    if !(start.starts_with('{') || start.starts_with('[')) {
+                        return Err(RestError::NotJson {
+                            host: host.base_url.clone(),
+                            path: path.to_owned(),
+                            excerpt: body.chars().take(120).collect(),
+                        });
+                    }
                     return Ok(RestResponse {
                         status,
                         used_weight,
@@ -470,89 +369,6 @@ impl RestClient {
             reason: reason.to_owned(),
         });
         tokio::time::sleep(self.config.retry_backoff.saturating_mul(attempt)).await;
-    }
-
-    /// `GET /api/v3/depth`: an order-book snapshot (weight 5 to 250 by `limit`).
-    ///
-    /// # Errors
-    /// See [`RestError`].
-    pub async fn depth(&self, symbol: &Symbol, limit: u32) -> Result<DepthSnapshot, RestError> {
-        let limit = limit.clamp(1, 5000);
-        let weight = match limit {
-            1..=100 => 5,
-            101..=500 => 25,
-            501..=1000 => 50,
-            _ => 250,
-        };
-        let path = "/api/v3/depth";
-        let response = self
-            .get(
-                path,
-                &[
-                    ("symbol", symbol.as_str().to_owned()),
-                    ("limit", limit.to_string()),
-                ],
-                weight,
-            )
-            .await?;
-        decode_depth_snapshot(&response.body).map_err(|e| decode_error(path, &e))
-    }
-
-    /// `GET /api/v3/aggTrades?fromId=`: up to `limit` (≤ 1000) aggregate trades from
-    /// `from_id` on, oldest first (weight 4).
-    ///
-    /// # Errors
-    /// See [`RestError`].
-    pub async fn agg_trades(
-        &self,
-        symbol: &Symbol,
-        from_id: u64,
-        limit: u16,
-    ) -> Result<Vec<AggTradeRecord>, RestError> {
-        let path = "/api/v3/aggTrades";
-        let query = [
-            ("symbol", symbol.as_str().to_owned()),
-            ("fromId", from_id.to_string()),
-            ("limit", limit.clamp(1, 1000).to_string()),
-        ];
-        let response = self.get(path, &query, 4).await?;
-        decode_agg_trades(&response.body, TimeUnit::Millisecond).map_err(|e| decode_error(path, &e))
-    }
-
-    /// `GET /api/v3/historicalTrades?fromId=`: up to `limit` (≤ 1000) trades from
-    /// `from_id` on, oldest first (weight 25).
-    ///
-    /// # Errors
-    /// See [`RestError`].
-    pub async fn historical_trades(
-        &self,
-        symbol: &Symbol,
-        from_id: u64,
-        limit: u16,
-    ) -> Result<Vec<TradeRecord>, RestError> {
-        let path = "/api/v3/historicalTrades";
-        let query = [
-            ("symbol", symbol.as_str().to_owned()),
-            ("fromId", from_id.to_string()),
-            ("limit", limit.clamp(1, 1000).to_string()),
-        ];
-        let response = self.get(path, &query, 25).await?;
-        decode_trades(&response.body, TimeUnit::Millisecond).map_err(|e| decode_error(path, &e))
-    }
-
-    /// `GET /api/v3/ping` (weight 1).
-    ///
-    /// # Errors
-    /// See [`RestError`].
-    pub async fn ping(&self) -> Result<(), RestError> {
-        self.get("/api/v3/ping", &[], 1).await.map(drop)
-    }
-}
-
-fn decode_error(path: &str, error: &crate::domain::DecodeError) -> RestError {
-    RestError::Decode {
-        path: path.to_owned(),
-        detail: error.to_string(),
     }
 }
 

@@ -41,6 +41,7 @@ where
     /// Offers a live event to its stream's subscribers (see [`Offered`]).
     pub(super) fn offer(&mut self, stream: D::Stream, event: D::Event) {
         let span = D::span(&event);
+        self.remember(&stream, &event);
         let backfillable = self
             .spec
             .backfill
@@ -120,10 +121,15 @@ where
 
     /// Handles a batch of backfilled events, or the end of a backfill.
     pub(super) fn on_backfill(&mut self, id: u64, msg: BackfillMsg<D::Stream, D::Event>) {
+        if id == super::polling::POLL {
+            self.on_polled(msg);
+            return;
+        }
         let stream = msg.stream;
         if id == REFRESH {
             // A refreshed latest value: no stream position, never a duplicate.
             for (_, event) in msg.events {
+                self.remember(&stream, &event);
                 if let Delivered::To(_) = self.routes.deliver(&stream, None, Delivery::Event(event))
                 {
                     self.spec.counters.refreshed();
@@ -145,7 +151,12 @@ where
             self.routes.skip_to(&stream, to);
         }
         let mut delivered = 0;
+        // While live events are held back, they are newer than what is backfilled.
+        let held = self.routes.is_held(&stream);
         for (span, event) in msg.events {
+            if !held {
+                self.remember(&stream, &event);
+            }
             match self
                 .routes
                 .deliver(&stream, span.map(|s| s.last), Delivery::Event(event))
@@ -183,7 +194,7 @@ where
     }
 
     /// Reports a range that will not be recovered.
-    fn lost(&self, stream: &D::Stream, from: u64, to: u64) {
+    pub(super) fn lost(&self, stream: &D::Stream, from: u64, to: u64) {
         tracing::warn!(connection = self.spec.id, %stream, from, to, "ids could not be recovered: gap");
         self.spec.counters.gap(to.saturating_sub(from) + 1);
         self.observe_lost(stream);

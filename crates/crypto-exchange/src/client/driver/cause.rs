@@ -1,6 +1,6 @@
 //! Translating how a transport connection ended into the reconnect policy's causes.
 
-use reconnect::Cause;
+use reconnect::{Cause, CauseClass};
 use ws_transport::{CloseCause, Error};
 
 /// The reconnect policy's view of a transport close.
@@ -47,5 +47,16 @@ pub(crate) fn from_error(error: &Error) -> Cause {
         None => Cause::Permanent {
             reason: error.to_string(),
         },
+    }
+}
+
+/// The `fallback` crate's view of a cause (for the connection machine).
+pub(crate) fn class(cause: &Cause) -> fallback::ErrorClass {
+    match cause.class() {
+        CauseClass::RateLimited => fallback::ErrorClass::RateLimited,
+        CauseClass::Planned => fallback::ErrorClass::Planned,
+        CauseClass::Permanent => fallback::ErrorClass::Permanent,
+        // Transient, and whatever the policy learns to call a cause later.
+        _ => fallback::ErrorClass::Transient,
     }
 }

@@ -84,6 +84,11 @@ pub(crate) trait Decode: Send + 'static {
     /// The event's ordering span, if its stream has one.
     fn span(event: &Self::Event) -> Option<Span>;
 
+    /// Where the event came from, for the last-known-value cache.
+    fn source(_event: &Self::Event) -> fallback::Source {
+        fallback::Source::Live
+    }
+
     /// The event's time in ms since the epoch, if it carries one (for the
     /// health monitor's event latency).
     fn event_time_ms(_event: &Self::Event) -> Option<u64> {
@@ -117,6 +122,28 @@ pub(crate) trait Backfill<S, E>: Send + Sync {
         stream: S,
         from: u64,
         to: u64,
+        out: tokio::sync::mpsc::UnboundedSender<BackfillMsg<S, E>>,
+    );
+}
+
+/// Serves streams by REST polling while their connection cannot
+/// (`driver/polling.rs`).
+pub(crate) trait Poll<S, E>: Send + Sync {
+    /// Whether `stream` can be polled, at what weight and how often at best.
+    fn polling(&self, stream: &S) -> fallback::Polling;
+
+    /// The stream's usual time between values, if it has one (for staleness).
+    fn expected_interval(&self, stream: &S) -> Option<std::time::Duration>;
+
+    /// Polls `stream` once in the background and sends what it got (one
+    /// message, `done`) to `out`, with spans where the stream has positions;
+    /// `next_id` is the id to continue from for id-ordered streams (trades),
+    /// `None` when nothing was delivered yet. A failure is logged and sends a
+    /// message without events.
+    fn start(
+        &self,
+        stream: S,
+        next_id: Option<u64>,
         out: tokio::sync::mpsc::UnboundedSender<BackfillMsg<S, E>>,
     );
 }

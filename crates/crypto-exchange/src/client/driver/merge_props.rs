@@ -29,7 +29,7 @@ use super::decode::{Backfill, BackfillMsg, Decode, Incoming, Span};
 use super::{Command, Delivery, Driver, DriverSpec};
 use crate::client::live::{LiveDecoder, Source, StreamEvent};
 use crate::client::stats::Counters;
-use crate::client::test_support::{Memory, agg_id, agg_trade, config, url};
+use crate::client::test_support::{Memory, agg_id, agg_trade, config, endpoints};
 use crate::domain::StreamName;
 
 /// The first id of every scenario (Binance-sized).
@@ -106,9 +106,8 @@ impl Merge {
         let counters = Arc::new(Counters::default());
         let spec = DriverSpec {
             id: 1,
-            url: url(&config)?,
+            endpoints: endpoints(&config)?,
             budget: AttemptBudget::new(config.attempt_budget.clone())?,
-            breaker: circuit_breaker::SharedBreaker::new(config.breaker.clone())?,
             config: Arc::new(config),
             connector,
             lifecycle: broadcast::channel(16).0,
@@ -117,6 +116,8 @@ impl Merge {
             seed: 7,
             backfill: Some(backfill.clone()),
             refresh: None,
+            poll: None,
+            degrade: None,
             health: None,
         };
         let (commands, rx) = mpsc::unbounded_channel();

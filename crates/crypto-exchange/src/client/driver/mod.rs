@@ -9,20 +9,31 @@
 //! handshake 429 backs off and reconnects. It abandons only when the reconnect
 //! policy says so (a permanent cause or a configured limit), and then keeps its
 //! routes so that a later `Rotate` command tries again.
+//!
+//! Each attempt goes to the endpoint the client's endpoint set chooses
+//! (`endpoints.rs`); a live connection follows a switch make-before-break.
+//! While it cannot connect, the driver serves its streams by REST polling
+//! when the client's degradation plan says so (`polling.rs`).
 
 mod backfill;
 mod cause;
 pub(crate) mod decode;
+mod endpoints;
 mod observe;
+pub(crate) mod polling;
 mod requests;
 mod rotation;
 pub(crate) mod routes;
 
+pub use polling::FallbackKind;
+
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use circuit_breaker::{Admission, BreakerEvent, Outcome, Permit, SharedBreaker};
+use circuit_breaker::{Outcome, Permit};
+use fallback::{ConnectionMachine, Signal};
 use futures_util::FutureExt;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -31,12 +42,16 @@ use reconnect::{AttemptBudget, Cause, Decision, Reconnector};
 use recovery::Preserved;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
-use ws_transport::{Connection, Connector, Event as WsEvent, WsUrl};
+use ws_transport::{Connection, Connector, Event as WsEvent};
 
-use self::decode::{Backfill, BackfillMsg, Decode, Incoming, Refresh};
+use self::decode::{Backfill, BackfillMsg, Decode, Incoming, Poll, Refresh};
+use self::endpoints::{Pin, now};
+use self::polling::Poller;
 use self::requests::{Pending, Requests};
 use self::routes::{Routes, SinkId};
 use super::config::ClientConfig;
+use super::degrade::Degrade;
+use super::endpoints::Endpoints;
 use super::lifecycle::{ConnectionId, Lifecycle, millis};
 use super::stats::Counters;
 
@@ -65,6 +80,8 @@ pub(crate) enum Command<S, T> {
     /// Replace the connection now, make-before-break (or, between connections,
     /// try to connect now).
     Rotate,
+    /// An operator's fallback: another endpoint, or REST polling.
+    Fallback(FallbackKind),
     /// Close gracefully and end the task.
     Shutdown,
     /// Panic inside the driver task, for resilience tests: the supervisor must
@@ -104,13 +121,18 @@ pub(crate) struct SlotState<S, T> {
     pub(crate) commands: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Command<S, T>>>>,
 }
 
+/// The rotation reason of a move to another endpoint.
+pub(super) const ENDPOINT_SWITCH: &str = "endpoint_switch";
+
 /// How often a serving driver saves its streams' high-water marks for a restart.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Everything a driver task is started with.
 pub(crate) struct DriverSpec<C, D: Decode> {
     pub(crate) id: ConnectionId,
-    pub(crate) url: WsUrl,
+    /// The client's market-stream endpoints, their breakers and the set that
+    /// chooses between them.
+    pub(crate) endpoints: Arc<Endpoints>,
     pub(crate) config: Arc<ClientConfig>,
     pub(crate) connector: C,
     pub(crate) budget: AttemptBudget,
@@ -118,12 +140,14 @@ pub(crate) struct DriverSpec<C, D: Decode> {
     pub(crate) counters: Arc<Counters>,
     pub(crate) decoder: D,
     pub(crate) seed: u64,
-    /// The endpoint's circuit breaker, shared by every slot on that endpoint.
-    pub(crate) breaker: SharedBreaker,
     /// Recovers missed ids of trade streams from REST; `None` reports them as gaps.
     pub(crate) backfill: Option<Arc<dyn Backfill<D::Stream, D::Event>>>,
     /// Refreshes latest-value streams from REST after a reconnect; `None` does not.
     pub(crate) refresh: Option<Arc<dyn Refresh<D::Stream, D::Event>>>,
+    /// Polls streams over REST while no connection serves them; `None` does not.
+    pub(crate) poll: Option<Arc<dyn Poll<D::Stream, D::Event>>>,
+    /// The client's degradation plan and last-value cache; `None` keeps neither.
+    pub(crate) degrade: Option<Arc<Degrade<D::Stream, D::Event>>>,
     /// The client's health monitor (`driver/observe.rs`); `None` reports nothing.
     pub(crate) health: Option<Arc<crate::client::observe::HealthFeed>>,
 }
@@ -143,6 +167,8 @@ enum Waited<T> {
     Done(T),
     /// A `Rotate` command asked to try now.
     Retry,
+    /// A `Fallback` command asked for another endpoint or for polling.
+    Triggered,
     /// The client shuts down.
     Shutdown,
 }
@@ -173,6 +199,23 @@ pub(crate) struct Driver<C, D: Decode> {
     /// Whether a connection of this slot was ever fully subscribed: the next full
     /// subscription is then a reconnect, and latest values are refreshed.
     was_subscribed: bool,
+    /// The endpoint of the current connection (or attempt), by index.
+    endpoint: usize,
+    /// The endpoint of the next rotation, when it moves to another one.
+    rotate_to: Option<usize>,
+    /// The connection's state (`None` only if its configuration were invalid,
+    /// which the client rules out).
+    machine: Option<ConnectionMachine>,
+    /// The streams polled while no connection serves them.
+    poller: Poller<D::Stream>,
+    /// The latest event of each stream since the last flush to the cache.
+    latest: HashMap<D::Stream, D::Event>,
+    /// An operator's choice of endpoint, kept until the set's own changes.
+    pin: Option<Pin>,
+    /// An operator's `trigger_fallback(Polling)`, until `trigger_recovery`.
+    forced_polling: bool,
+    /// After a failed move to the set's endpoint: not again before then.
+    follow_after: Option<std::time::Instant>,
 }
 
 impl<C, D> Driver<C, D>
@@ -185,6 +228,10 @@ where
         commands: impl Into<Inbox<D::Stream, D::Event>>,
     ) -> Self {
         let (backfill_tx, backfill_rx) = mpsc::unbounded_channel();
+        let machine = ConnectionMachine::new(spec.config.fallback.connection.clone())
+            .map_err(|error| tracing::error!(%error, "fallback.connection is invalid: no connection state"))
+            .ok();
+        let endpoint = spec.endpoints.current().unwrap_or(0);
         Driver {
             rng: ChaCha8Rng::seed_from_u64(spec.seed),
             spec,
@@ -198,74 +245,14 @@ where
             rotate_requested: None,
             pending_permit: None,
             was_subscribed: false,
-        }
-    }
-
-    /// Waits until the endpoint's breaker admits a connection attempt, serving
-    /// commands meanwhile; `None` on shutdown.
-    async fn admitted(&mut self) -> Option<Permit> {
-        loop {
-            let now = circuit_breaker::rt::now();
-            let admission = self.spec.breaker.admit(now);
-            self.drain_breaker_events();
-            match admission {
-                Admission::Allowed(permit) => return Some(permit),
-                Admission::Rejected { retry_at } => {
-                    self.emit(Lifecycle::CircuitOpen {
-                        connection: self.spec.id,
-                        endpoint: self.endpoint(),
-                        retry_in_ms: millis(retry_at.saturating_duration_since(now)),
-                    });
-                    let wake = tokio::time::Instant::from_std(retry_at);
-                    if let Waited::Shutdown =
-                        self.between(tokio::time::sleep_until(wake), true).await
-                    {
-                        return None;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Records the outcome of the pending connection attempt, if still pending.
-    fn settle_permit(&mut self, outcome: Outcome) {
-        if let Some(permit) = self.pending_permit.take() {
-            self.breaker_result(permit, outcome);
-        }
-    }
-
-    /// Gives the pending permit back without an outcome (shutdown).
-    fn cancel_permit(&mut self) {
-        if let Some(permit) = self.pending_permit.take() {
-            self.spec.breaker.on_cancel(permit);
-        }
-    }
-
-    fn breaker_result(&mut self, permit: Permit, outcome: Outcome) {
-        self.spec
-            .breaker
-            .on_result(permit, outcome, circuit_breaker::rt::now());
-        self.drain_breaker_events();
-    }
-
-    /// Turns the breaker's transitions into lifecycle signals.
-    fn drain_breaker_events(&self) {
-        let mut events = Vec::new();
-        self.spec.breaker.drain_events(&mut events);
-        for event in events {
-            let state = match event {
-                BreakerEvent::Opened { .. } => "open",
-                BreakerEvent::HalfOpened { .. } => "half_open",
-                BreakerEvent::Closed { .. } => "closed",
-                BreakerEvent::ForcedOpen { .. } => "forced_open",
-                BreakerEvent::Disabled => "disabled",
-                BreakerEvent::Reset { .. } => "reset",
-                _ => continue,
-            };
-            self.emit(Lifecycle::Breaker {
-                endpoint: self.endpoint(),
-                state: state.to_owned(),
-            });
+            endpoint,
+            rotate_to: None,
+            machine,
+            poller: Poller::default(),
+            latest: HashMap::new(),
+            pin: None,
+            forced_polling: false,
+            follow_after: None,
         }
     }
 
@@ -284,6 +271,8 @@ where
             .set_streams(driver.spec.id, routes.len());
         driver.routes = routes;
         driver.preserved = Some(state);
+        let streams = driver.routes.streams().to_vec();
+        driver.plan_added(&streams);
         driver
     }
 
@@ -301,12 +290,6 @@ where
         }
         // Nobody listening is fine.
         let _ = self.spec.lifecycle.send(event);
-    }
-
-    fn endpoint(&self) -> String {
-        let url = &self.spec.url;
-        let scheme = if url.is_tls() { "wss" } else { "ws" };
-        format!("{scheme}://{}:{}", url.host(), url.port())
     }
 
     /// Runs the slot until shutdown.
@@ -334,39 +317,51 @@ where
             return;
         }
         let mut attempt: u32 = 1;
+        self.publish_feed();
         loop {
-            let Some(permit) = self.admitted().await else {
+            let Some((endpoint, permit)) = self.admitted().await else {
                 return;
             };
+            self.endpoint = endpoint;
             self.emit(Lifecycle::Connecting {
                 connection: self.spec.id,
                 endpoint: self.endpoint(),
                 attempt,
             });
             let connector = self.spec.connector.clone();
-            let url = self.spec.url.clone();
+            let url = self.spec.endpoints.get(endpoint).url.clone();
+            self.spec.endpoints.on_attempt(endpoint, now());
+            let started = std::time::Instant::now();
             let cause = match self
                 .between(async move { connector.connect(&url).await }, false)
                 .await
             {
                 Waited::Shutdown => {
-                    self.spec.breaker.on_cancel(permit);
+                    self.spec.endpoints.get(endpoint).breaker.on_cancel(permit);
                     return;
                 }
-                Waited::Retry => {
-                    self.spec.breaker.on_cancel(permit);
+                Waited::Retry | Waited::Triggered => {
+                    self.spec.endpoints.get(endpoint).breaker.on_cancel(permit);
                     continue;
                 }
                 Waited::Done(Ok(connection)) => {
                     attempt = 0;
                     policy.on_connected();
+                    self.spec
+                        .endpoints
+                        .on_success(endpoint, started.elapsed(), now());
                     self.emit(Lifecycle::Connected {
                         connection: self.spec.id,
                         endpoint: self.endpoint(),
                     });
+                    self.signal(Signal::Connected);
+                    self.update_availability(now());
                     match self.serve(connection, &mut policy, permit).await {
                         Ended::Shutdown => return,
-                        Ended::Lost(cause) => cause,
+                        Ended::Lost(cause) => {
+                            self.connection_lost(&cause);
+                            cause
+                        }
                     }
                 }
                 Waited::Done(Err(error)) => {
@@ -380,7 +375,9 @@ where
                             .to_owned(),
                         detail: error.to_string(),
                     });
-                    cause::from_error(&error)
+                    let cause = cause::from_error(&error);
+                    self.attempt_failed(&cause);
+                    cause
                 }
             };
             let decision = policy.on_disconnect(cause);
@@ -424,9 +421,14 @@ where
     /// Runs `work` while no connection is open, applying commands to the routes
     /// (new streams are subscribed when a connection opens). A `Rotate` command
     /// cuts the wait short when `retry_cuts` is set.
+    ///
+    /// Meanwhile it applies the connection machine's time rules and polls the
+    /// streams the degradation plan says are polled (`polling.rs`).
     async fn between<F: Future>(&mut self, work: F, retry_cuts: bool) -> Waited<F::Output> {
         tokio::pin!(work);
         loop {
+            self.flush_latest();
+            let deadline = self.fallback_deadline();
             tokio::select! {
                 output = &mut work => return Waited::Done(output),
                 Some((id, msg)) = self.backfill_rx.recv() => self.on_backfill(id, msg),
@@ -437,8 +439,14 @@ where
                             return Waited::Retry;
                         }
                     }
+                    Some(Command::Fallback(kind)) => {
+                        if self.on_trigger(kind, false) && retry_cuts {
+                            return Waited::Triggered;
+                        }
+                    }
                     Some(other) => self.apply(other, None),
                 },
+                () = polling::sleep_until(deadline) => self.on_fallback_timer(),
             }
         }
     }
@@ -463,6 +471,7 @@ where
                     .counters
                     .set_streams(self.spec.id, self.routes.len());
                 self.observe_added(&new);
+                self.plan_added(&new);
                 if let Some(connection) = connection {
                     self.send_requests(connection, true, &new);
                 }
@@ -473,9 +482,13 @@ where
                     .filter(|stream| self.routes.remove(stream, sink))
                     .collect();
                 self.observe_removed(&gone);
+                self.plan_removed(&gone);
                 self.after_removal(connection, &gone);
             }
             Command::Rotate => self.rotate_requested = Some("requested"),
+            Command::Fallback(kind) => {
+                let _ = self.on_trigger(kind, connection.is_some());
+            }
             Command::Panic => panic!(
                 "connection {}: panic injected for a resilience test",
                 self.spec.id
@@ -549,7 +562,18 @@ where
         tokio::pin!(rotation_timer);
         let mut checkpoint = tokio::time::interval(CHECKPOINT_EVERY);
         checkpoint.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The endpoint set and the connection machine's deadlines, checked at
+        // least once a second.
+        let check_timer = tokio::time::sleep_until(self.endpoint_deadline());
+        tokio::pin!(check_timer);
         loop {
+            self.flush_latest();
+            if self.forced_polling {
+                // An operator's `trigger_fallback(Polling)`: close, then poll.
+                self.cancel_permit();
+                let _ = connection.close(1000, "fallback to polling").await;
+                return Ended::Lost(Cause::Rotation);
+            }
             if let Some(reason) = self.rotate_requested.take() {
                 match self.rotate(&mut connection, reason).await {
                     rotation::Outcome::Rotated => {
@@ -564,6 +588,10 @@ where
                     rotation::Outcome::OldLost(cause) => {
                         self.settle_permit(Outcome::Failure);
                         return Ended::Lost(cause);
+                    }
+                    rotation::Outcome::Failed if reason == ENDPOINT_SWITCH => {
+                        // Keep the old connection; the set is told, and decides again.
+                        self.follow_failed();
                     }
                     rotation::Outcome::Failed => {
                         // Keep the old connection; try again a little later.
@@ -602,6 +630,18 @@ where
                 }
                 () = tokio::time::sleep(flush_every), if unsent => {}
                 _ = checkpoint.tick(), if self.preserved.is_some() => self.checkpoint(),
+                () = &mut check_timer => {
+                    self.on_fallback_timer();
+                    // Only a connection that proved itself moves.
+                    if self.pending_permit.is_none()
+                        && let Some(target) = self.endpoint_check()
+                    {
+                        self.rotate_to = Some(target);
+                        self.rotate_requested = Some(ENDPOINT_SWITCH);
+                    }
+                    let next = self.endpoint_deadline();
+                    check_timer.as_mut().reset(next);
+                }
             }
         }
     }
@@ -694,6 +734,7 @@ where
                 }
                 if self.requests.outstanding() == 0 && self.routes.all_confirmed() {
                     self.settle_permit(Outcome::Success);
+                    self.signal(Signal::Subscribed);
                     if std::mem::replace(&mut self.was_subscribed, true) {
                         self.refresh_latest();
                     }
@@ -716,6 +757,7 @@ impl<T> Waited<T> {
         match self {
             Waited::Done(_) => Waited::Done(U::default()),
             Waited::Retry => Waited::Retry,
+            Waited::Triggered => Waited::Triggered,
             Waited::Shutdown => Waited::Shutdown,
         }
     }

@@ -17,11 +17,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use circuit_breaker::{Admission, Outcome as BreakerOutcome};
 use reconnect::Cause;
 use tokio::time::Instant;
 use ws_transport::{Connection, Connector, Event as WsEvent};
 
 use super::decode::{Decode, Incoming, Span};
+use super::endpoints::now;
 use super::requests::{Pending, Requests};
 use super::{Command, Driver};
 use crate::client::lifecycle::Lifecycle;
@@ -56,34 +58,75 @@ where
     D: Decode,
 {
     /// Replaces `old` make-before-break; on success `old` is the replacement.
+    ///
+    /// The replacement connects to `rotate_to` when set (a move to another
+    /// endpoint: its breaker must admit it, and the endpoint set hears how it
+    /// went), else to the current endpoint.
     pub(super) async fn rotate(&mut self, old: &mut Connection, reason: &'static str) -> Outcome {
+        let target = self.rotate_to.take().unwrap_or(self.endpoint);
+        let endpoint = self.spec.endpoints.get(target);
+        let permit = if target == self.endpoint {
+            None
+        } else {
+            match endpoint.breaker.admit(now()) {
+                Admission::Allowed(permit) => Some(permit),
+                Admission::Rejected { .. } => {
+                    self.drain_breaker_events(target);
+                    return Outcome::Failed;
+                }
+            }
+        };
         let connector = self.spec.connector.clone();
-        let url = self.spec.url.clone();
+        let url = endpoint.url.clone();
         let budget = self.spec.budget.clone();
+        let endpoints = self.spec.endpoints.clone();
         let connecting = async move {
             reconnect::rt::acquire(&budget).await;
-            connector.connect(&url).await
+            endpoints.on_attempt(target, now());
+            let started = std::time::Instant::now();
+            let result = connector.connect(&url).await;
+            (result, started.elapsed())
         };
         tokio::pin!(connecting);
         let mut new = loop {
             tokio::select! {
-                result = &mut connecting => match result {
-                    Ok(connection) => break connection,
+                (result, took) = &mut connecting => match result {
+                    Ok(connection) => {
+                        self.spec.endpoints.on_success(target, took, now());
+                        if let Some(permit) = permit {
+                            self.spec.endpoints.get(target).breaker.on_result(permit, BreakerOutcome::Success, now());
+                            self.drain_breaker_events(target);
+                        }
+                        break connection;
+                    }
                     Err(error) => {
                         // A failed attempt like any other (it spent the shared budget),
                         // though the old connection serves on and nothing is signalled.
                         self.spec.counters.connect_failed();
+                        self.spec.endpoints.on_failure(target, now());
+                        if let Some(permit) = permit {
+                            self.spec.endpoints.get(target).breaker.on_result(permit, BreakerOutcome::Failure, now());
+                            self.drain_breaker_events(target);
+                        }
                         tracing::warn!(connection = self.spec.id, %error, "rotation: the replacement could not connect");
                         return Outcome::Failed;
                     }
                 },
                 event = old.next() => {
                     if let Some(cause) = self.on_event(event, old) {
+                        if let Some(permit) = permit {
+                            self.spec.endpoints.get(target).breaker.on_cancel(permit);
+                        }
                         return Outcome::OldLost(cause);
                     }
                 }
                 command = self.commands.recv() => match command {
-                    None | Some(Command::Shutdown) => return Outcome::Shutdown,
+                    None | Some(Command::Shutdown) => {
+                        if let Some(permit) = permit {
+                            self.spec.endpoints.get(target).breaker.on_cancel(permit);
+                        }
+                        return Outcome::Shutdown;
+                    }
                     Some(other) => self.apply(other, Some(old)),
                 },
                 Some((id, msg)) = self.backfill_rx.recv() => self.on_backfill(id, msg),
@@ -159,6 +202,7 @@ where
             }
         }
         self.requests = catching.requests;
+        self.endpoint = target;
         let mut retired = std::mem::replace(old, new);
         if old_alive {
             tokio::spawn(async move {

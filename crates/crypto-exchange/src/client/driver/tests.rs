@@ -24,8 +24,8 @@ use crate::client::lifecycle::Lifecycle;
 use crate::client::live::{LiveDecoder, StreamEvent};
 use crate::client::stats::{ClientStats, Counters};
 use crate::client::test_support::{
-    Events, LIMIT, Memory, Request, accept, agg_id, agg_trade, answer_subscribe, config, drain,
-    next_event, next_request, next_sent, reply, streams, until_close, url, wait_for,
+    Events, LIMIT, Memory, Request, accept, endpoints, agg_id, agg_trade, answer_subscribe, config, drain,
+    next_event, next_request, next_sent, reply, streams, until_close, wait_for,
 };
 use crate::domain::StreamName;
 
@@ -53,10 +53,9 @@ impl Harness {
         connector.script(script);
         let (lifecycle_tx, lifecycle) = broadcast::channel(4096);
         let counters = Arc::new(Counters::default());
-        let breaker = circuit_breaker::SharedBreaker::new(config.breaker.clone())?;
         let spec = DriverSpec {
             id: 1,
-            url: url(&config)?,
+            endpoints: endpoints(&config)?,
             budget: AttemptBudget::new(config.attempt_budget.clone())?,
             config: Arc::new(config),
             connector: connector.clone(),
@@ -64,9 +63,10 @@ impl Harness {
             counters: Arc::clone(&counters),
             decoder: LiveDecoder::new(),
             seed: 7,
-            breaker,
             backfill: None,
             refresh: None,
+            poll: None,
+            degrade: None,
             health: None,
         };
         let (commands, rx) = mpsc::unbounded_channel();

@@ -23,6 +23,8 @@ mod causes;
 pub(crate) mod ops;
 pub(crate) mod task;
 
+pub(crate) use causes::expected_interval;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -56,6 +58,9 @@ pub(crate) struct HealthFeed {
     state: Mutex<State>,
     /// Ops endpoints fed by the task, each with its own report channel.
     publishers: Mutex<Vec<(u64, ReportPublisher)>>,
+    /// What REST polling is doing, when anything is polled: the monitor has
+    /// no input for it, so reports carry it as one more reason.
+    polling: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for HealthFeed {
@@ -107,6 +112,7 @@ impl HealthFeed {
                 metrics_generation: RECORDER_GENERATION.load(Ordering::Relaxed),
             }),
             publishers: Mutex::new(Vec::new()),
+            polling: Mutex::new(None),
         })
     }
 
@@ -237,7 +243,15 @@ impl HealthFeed {
                     state.monitor.on_breaker(endpoint, to, now);
                 }
             }
-            Lifecycle::Subscribed { .. } | Lifecycle::CircuitOpen { .. } => {}
+            // The monitor has no input for these: endpoint switches and the
+            // connection's fallback state show in `Client::stream_status`, the
+            // lifecycle stream and the polling reason of the report.
+            Lifecycle::Subscribed { .. }
+            | Lifecycle::CircuitOpen { .. }
+            | Lifecycle::EndpointSwitched { .. }
+            | Lifecycle::State { .. }
+            | Lifecycle::Polling { .. }
+            | Lifecycle::PollingStopped { .. } => {}
         }
     }
 
@@ -269,12 +283,29 @@ impl HealthFeed {
     }
 
     /// Evaluates now and gathers the report (alerts are updated; their
-    /// notifications wait for the task).
+    /// notifications wait for the task). While streams are polled, the
+    /// report's reasons say so (and whether any is polled slower than normal).
     pub(crate) fn report(&self) -> Report {
         let now = now();
-        let mut state = self.state();
-        state.monitor.sync_clock(now, epoch_ms());
-        state.monitor.report(now)
+        let mut report = {
+            let mut state = self.state();
+            state.monitor.sync_clock(now, epoch_ms());
+            state.monitor.report(now)
+        };
+        if let Some(note) = self
+            .polling
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            report.reasons.push(note);
+        }
+        report
+    }
+
+    /// What REST polling is doing (`None`: nothing is polled).
+    pub(crate) fn set_polling_note(&self, note: Option<String>) {
+        *self.polling.lock().unwrap_or_else(PoisonError::into_inner) = note;
     }
 
     /// Publishes `report` to every ops endpoint.

@@ -15,7 +15,10 @@ use health::{AlertChange, ErrorClass, ErrorSource, Level, RestLimit, RestStatus}
 use tokio::sync::{broadcast, watch};
 
 use super::{HealthFeed, causes, now};
+use crate::client::degrade::Degrade;
+use crate::client::live::StreamEvent;
 use crate::client::stats::Counters;
+use crate::domain::StreamName;
 use crate::rest::{RestClient, RestEvent};
 
 /// How often the monitor is evaluated and the report published.
@@ -36,6 +39,8 @@ pub(crate) struct TaskParts {
     pub(crate) weight_limit: u32,
     pub(crate) counters: Arc<Counters>,
     pub(crate) breakers: Arc<circuit_breaker::Registry<String>>,
+    /// The degradation plan, told whether REST may be used (`None` in tests).
+    pub(crate) degrade: Option<Arc<Degrade<StreamName, StreamEvent>>>,
 }
 
 /// Starts the task once, when a runtime is at hand; stops it when dropped.
@@ -197,9 +202,33 @@ fn on_tick(parts: &TaskParts, seen: &mut Seen) {
         }
     }
     report_rest(parts, seen);
+    rest_availability(parts, seen);
     let report = feed.report();
     feed.publish(&report);
     log_alerts(feed);
+}
+
+/// Tells the degradation plan whether REST may be used: not during a 418
+/// ban, a 429 `Retry-After`, or while every REST host's breaker is open and
+/// not yet due for its probe (when it is due, polling resumes and its next
+/// poll is the probe).
+fn rest_availability(parts: &TaskParts, seen: &Seen) {
+    let Some(degrade) = &parts.degrade else {
+        return;
+    };
+    let now = now();
+    let breaker = parts.rest.breaker();
+    let open = matches!(
+        breaker.state,
+        circuit_breaker::State::Open | circuit_breaker::State::ForcedOpen
+    ) && breaker.retry_at.is_none_or(|at| at > now);
+    let limited = seen.retry_until.is_some_and(|until| until > now);
+    let available = if open || limited || parts.rest.banned_until().is_some() {
+        fallback::RestAvailability::Unavailable
+    } else {
+        fallback::RestAvailability::Available
+    };
+    degrade.set_rest(available, now);
 }
 
 /// Logs alert notifications: raised, escalated and re-notified as warnings
