@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
+use crate::account::{Ledger, UserEvent};
 use crate::config::SimConfig;
 use crate::market::{Interest, Market};
 use crate::payload::Published;
@@ -316,6 +317,10 @@ pub(crate) struct Shared {
     pub(crate) faults: Faults,
     pub(crate) counters: Counters,
     pub(crate) shutdown: watch::Sender<bool>,
+    /// Simulated accounts. Lock order: `market` first, then `ledger`.
+    pub(crate) ledger: Mutex<Ledger>,
+    /// User data events for WebSocket API sessions.
+    pub(crate) user_events: broadcast::Sender<UserEvent>,
 }
 
 impl Shared {
@@ -324,7 +329,11 @@ impl Shared {
         let (events, _) = broadcast::channel(config.rules.send_buffer.max(1));
         let (commands, _) = broadcast::channel(64);
         let (shutdown, _) = watch::channel(false);
+        let (user_events, _) = broadcast::channel(config.rules.send_buffer.max(1));
+        let ledger = Ledger::new(&config.accounts, user_events.clone(), now_ms());
         Shared {
+            ledger: Mutex::new(ledger),
+            user_events,
             config,
             market: Mutex::new(market),
             events,

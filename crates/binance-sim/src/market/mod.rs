@@ -16,6 +16,7 @@ pub use history::{
     interval_start, next_start,
 };
 pub use symbol::{DepthFault, Everything, Interest, SymbolMarket, SymbolSpec};
+pub(crate) use symbol::{MakerFill, TakerFill};
 
 use crate::payload::{Body, MiniTickerEvent, Published, RollingTickerEvent};
 use crate::stream::{StreamKind, StreamName, TickerWindow};

@@ -59,8 +59,8 @@
 mod body;
 mod endpoint;
 mod handlers;
-mod params;
-mod weight;
+pub(crate) mod params;
+pub(crate) mod weight;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
