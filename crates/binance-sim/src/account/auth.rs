@@ -15,8 +15,9 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::spec::KeyMaterial;
-use crate::rest::params::{ApiError, NUMBER_RANGE};
+use super::Ledger;
+use super::spec::{KeyMaterial, Permission};
+use crate::rest::params::{ApiError, NUMBER_RANGE, Params, Presence};
 
 /// The default receive window, µs (5000 ms).
 pub(crate) const DEFAULT_RECV_WINDOW_US: u64 = 5_000_000;
@@ -95,6 +96,48 @@ impl Verifier {
             Err(invalid_signature())
         }
     }
+}
+
+/// Authenticates a signed request: the API key, then `timestamp`, `signature` and
+/// `recvWindow` (read from `params`), the signature over `payload`, the timing rule, and
+/// finally the permission. Returns the account's index.
+///
+/// # Errors
+/// -2014, -2015, -1102, -1100, -1131, -1022 or -1021, in that order of checking.
+pub(crate) fn authenticate(
+    ledger: &Ledger,
+    api_key: Option<&str>,
+    params: &mut Params,
+    payload: &[u8],
+    permission: Permission,
+    now_us: u64,
+) -> Result<usize, ApiError> {
+    let account = ledger.authenticate(api_key)?;
+    let timestamp = params
+        .text("timestamp", Presence::Mandatory)?
+        .ok_or_else(|| ApiError::mandatory("timestamp"))?;
+    let signature = params
+        .text("signature", Presence::Mandatory)?
+        .ok_or_else(|| ApiError::mandatory("signature"))?;
+    let recv_window = match params.text("recvWindow", Presence::Optional)? {
+        Some(text) => parse_recv_window(&text)?,
+        None => DEFAULT_RECV_WINDOW_US,
+    };
+    let timestamp = parse_timestamp(&timestamp)?;
+    let acc = ledger.account(account).ok_or_else(rejected_key)?;
+    acc.verifier.verify(payload, &signature)?;
+    check_time(timestamp, recv_window, now_us)?;
+    if !acc.may(permission) {
+        return Err(rejected_key());
+    }
+    Ok(account)
+}
+
+/// Microseconds since the Unix epoch, from the system clock (the adapters' clock).
+pub(crate) fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// Decodes exactly 64 hex digits (either case) into 32 bytes.

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-pub(crate) use self::engine::{NewOrder, OrderQuery, Placed, RespType};
+pub(crate) use self::engine::{NewOrder, OrderQuery, RespType};
 pub(crate) use self::events::UserEvent;
 pub use self::order::{
     AccountSnapshot, Balance, OrderSide, OrderSnapshot, OrderStatus, OrderType, TimeInForce,

@@ -16,7 +16,6 @@ pub use history::{
     interval_start, next_start,
 };
 pub use symbol::{DepthFault, Everything, Interest, SymbolMarket, SymbolSpec};
-pub(crate) use symbol::{MakerFill, TakerFill};
 
 use crate::payload::{Body, MiniTickerEvent, Published, RollingTickerEvent};
 use crate::stream::{StreamKind, StreamName, TickerWindow};
@@ -78,6 +77,11 @@ impl Market {
         self.symbols
             .iter()
             .find(|m| m.symbol().eq_ignore_ascii_case(symbol))
+    }
+
+    /// Every symbol's market, mutable.
+    pub(crate) fn symbols_mut(&mut self) -> &mut [SymbolMarket] {
+        &mut self.symbols
     }
 
     /// One symbol's market, mutable.

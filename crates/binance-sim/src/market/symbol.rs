@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 
 mod trading;
 
-pub(crate) use trading::{MakerFill, TakerFill};
+use trading::MakerFill;
 
 use super::book::{Fill, OrderBook, Side};
 use super::history::{AggTradeRecord, Candles, IdRing, TradeRecord, WindowStats};
