@@ -321,6 +321,8 @@ pub(crate) struct Shared {
     pub(crate) ledger: Mutex<Ledger>,
     /// User data events for WebSocket API sessions.
     pub(crate) user_events: broadcast::Sender<UserEvent>,
+    /// Request weight of WebSocket API clients, per IP.
+    pub(crate) api_weight: Mutex<crate::rest::weight::Limiter>,
 }
 
 impl Shared {
@@ -334,6 +336,7 @@ impl Shared {
         Shared {
             ledger: Mutex::new(ledger),
             user_events,
+            api_weight: Mutex::new(crate::rest::weight::Limiter::new(config.rest.clone())),
             config,
             market: Mutex::new(market),
             events,

@@ -206,11 +206,6 @@ impl Params {
         })
     }
 
-    /// The parameters as sent, in order.
-    pub(crate) fn pairs(&self) -> &[(String, String)] {
-        &self.pairs
-    }
-
     /// The raw value of `name`, without marking it read (for weights, which are computed
     /// before validation).
     pub(crate) fn peek(&self, name: &str) -> Option<&str> {
