@@ -342,6 +342,67 @@ mod tests {
         assert_eq!(code(other.verify(PAYLOAD.as_bytes(), SIGNATURE)), -1022);
     }
 
+    /// The public key of the Ed25519 key with seed 00 01 02 … 1f.
+    const ED25519_PUBLIC: &str = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
+    /// Signatures of that key, computed once with Python's `cryptography` 48.0.0
+    /// (OpenSSL), an implementation independent of ed25519-dalek.
+    const ED25519_VECTORS: [(&str, &str); 2] = [
+        (
+            "apiKey=simEd25519Key&timestamp=1747385641636",
+            "5fj76hvuKc9KolsRGFEtnKRpJNep6YzKgsi9csx3D27AhajHGbnT+cAQNsCUdWxalKCBChQIEsunDjDgIEaNDQ==",
+        ),
+        (
+            "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01000&price=60000.00&timestamp=1747385641636",
+            "2cI7vuwDHAJEML+9zcWmj0MebswlbWrAPklqtTtvhczp641z9NSt3+/q42R2q2fEkfl3U2gyQKHILQZdkVrDDg==",
+        ),
+    ];
+
+    fn hex32(text: &str) -> [u8; 32] {
+        let bytes = decode_hex(text).unwrap_or_default();
+        <[u8; 32]>::try_from(bytes.as_slice()).unwrap_or([0; 32])
+    }
+
+    #[test]
+    fn ed25519_matches_rfc_8032_and_an_independent_implementation() {
+        use ed25519_dalek::{Signer, SigningKey};
+        // RFC 8032 §7.1 test 1: the library itself.
+        let rfc = SigningKey::from_bytes(&hex32(
+            "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+        ));
+        let signature: String = rfc
+            .sign(b"")
+            .to_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            signature,
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        );
+        // The committed vectors: dalek signs identically, and the simulator verifies them.
+        let seed: [u8; 32] = std::array::from_fn(|i| u8::try_from(i).unwrap_or(0));
+        let key = SigningKey::from_bytes(&seed);
+        assert_eq!(key.verifying_key().to_bytes(), hex32(ED25519_PUBLIC));
+        let v = verifier(&KeyMaterial::Ed25519 {
+            public_key: hex32(ED25519_PUBLIC),
+        });
+        for (payload, expected) in ED25519_VECTORS {
+            assert_eq!(STANDARD.encode(key.sign(payload.as_bytes()).to_bytes()), expected);
+            assert_eq!(v.verify(payload.as_bytes(), expected), Ok(()));
+            // Case matters for base64; a changed payload fails; so does a hex HMAC.
+            assert_eq!(code(v.verify(payload.as_bytes(), &expected.to_lowercase())), -1022);
+            assert_eq!(code(v.verify(b"apiKey=other", expected)), -1022);
+            assert_eq!(code(v.verify(payload.as_bytes(), SIGNATURE)), -1022);
+        }
+        // A base64 Ed25519 signature against an HMAC key: -1022.
+        let hmac = verifier(&KeyMaterial::hmac(SECRET));
+        assert_eq!(code(hmac.verify(ED25519_VECTORS[0].0.as_bytes(), ED25519_VECTORS[0].1)), -1022);
+        // Not base64, or the wrong length: -1022.
+        for bad in ["", "!!!", "AAAA", &STANDARD.encode([0_u8; 63])] {
+            assert_eq!(code(v.verify(b"x", bad)), -1022, "{bad}");
+        }
+    }
+
     #[test]
     fn keys_that_cannot_verify_are_refused() {
         assert!(Verifier::new(&KeyMaterial::hmac("")).is_err());

@@ -56,12 +56,17 @@ fn valid_id(value: &Value) -> bool {
 /// Parses a request frame. On failure, the error and the id to answer with (`null`
 /// when the id itself is unusable).
 pub(crate) fn parse(text: &str) -> Result<ApiRequest, (Value, ApiError)> {
-    let raw: RawRequest<'_> = serde_json::from_str(text).map_err(|e| {
+    let invalid = |detail: String| {
         (
             Value::Null,
-            ApiError::bad(-1000, format!("Invalid JSON request: {e}")),
+            ApiError::bad(-1000, format!("Invalid JSON request: {detail}")),
         )
-    })?;
+    };
+    // serde would also read a struct from a JSON array: only an object is a request.
+    if !text.trim_start().starts_with('{') {
+        return Err(invalid("expected a JSON object".to_owned()));
+    }
+    let raw: RawRequest<'_> = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
     let id = raw.id.unwrap_or(Value::Null);
     if !valid_id(&id) {
         return Err((Value::Null, ApiError::mandatory("id")));
