@@ -387,16 +387,25 @@ mod tests {
             public_key: hex32(ED25519_PUBLIC),
         });
         for (payload, expected) in ED25519_VECTORS {
-            assert_eq!(STANDARD.encode(key.sign(payload.as_bytes()).to_bytes()), expected);
+            assert_eq!(
+                STANDARD.encode(key.sign(payload.as_bytes()).to_bytes()),
+                expected
+            );
             assert_eq!(v.verify(payload.as_bytes(), expected), Ok(()));
             // Case matters for base64; a changed payload fails; so does a hex HMAC.
-            assert_eq!(code(v.verify(payload.as_bytes(), &expected.to_lowercase())), -1022);
+            assert_eq!(
+                code(v.verify(payload.as_bytes(), &expected.to_lowercase())),
+                -1022
+            );
             assert_eq!(code(v.verify(b"apiKey=other", expected)), -1022);
             assert_eq!(code(v.verify(payload.as_bytes(), SIGNATURE)), -1022);
         }
         // A base64 Ed25519 signature against an HMAC key: -1022.
         let hmac = verifier(&KeyMaterial::hmac(SECRET));
-        assert_eq!(code(hmac.verify(ED25519_VECTORS[0].0.as_bytes(), ED25519_VECTORS[0].1)), -1022);
+        assert_eq!(
+            code(hmac.verify(ED25519_VECTORS[0].0.as_bytes(), ED25519_VECTORS[0].1)),
+            -1022
+        );
         // Not base64, or the wrong length: -1022.
         for bad in ["", "!!!", "AAAA", &STANDARD.encode([0_u8; 63])] {
             assert_eq!(code(v.verify(b"x", bad)), -1022, "{bad}");
