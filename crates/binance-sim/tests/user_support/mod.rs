@@ -14,7 +14,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use binance_sim::account::hmac_sha256_hex;
 use binance_sim::decimal::Fixed;
-use binance_sim::{AccountSpec, KeyMaterial, Permission, Sim, SimConfig, SimHandle, now_ms};
+use binance_sim::{
+    AccountSpec, ConnectionRules, KeyMaterial, Permission, Sim, SimConfig, SimHandle, now_ms,
+};
 use ed25519_dalek::{Signer as _, SigningKey};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -101,11 +103,17 @@ pub(crate) fn accounts() -> Vec<AccountSpec> {
 }
 
 /// A simulator with the test accounts, little warm-up and no admin API.
+/// Binance's connection rules, except a frame limit that never gets in the way of a
+/// test sending requests back to back.
 pub(crate) fn config() -> SimConfig {
     SimConfig {
         admin_listen: None,
         warmup_actions: 4_000,
         accounts: accounts(),
+        rules: ConnectionRules {
+            max_incoming_frames: 1_000,
+            ..ConnectionRules::default()
+        },
         ..SimConfig::default()
     }
 }
