@@ -537,3 +537,85 @@ async fn every_bad_input_gets_its_documented_error() -> Result<()> {
     user.sim.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn the_admin_api_manages_accounts() -> Result<()> {
+    let mut config = config();
+    config.admin_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    let user = User::start(config).await?;
+    let admin = user.sim.admin_url().unwrap_or_default();
+    let post = |path: String| {
+        let client = user.client.clone();
+        async move {
+            let response = client.post(path).send().await?;
+            let status = response.status().as_u16();
+            anyhow::Ok((status, response.json::<Value>().await?))
+        }
+    };
+    let (status, added) = post(format!(
+        "{admin}/admin/account?api_key=adminMade1&hmac_secret=s3cret&balances=USDT:50,BTC:0.5"
+    ))
+    .await?;
+    assert_eq!(
+        (status, added["key_type"].as_str()),
+        (200, Some("HMAC_SHA256")),
+        "{added}"
+    );
+    let (status, _) = post(format!(
+        "{admin}/admin/account?api_key=adminMade1&hmac_secret=x"
+    ))
+    .await?;
+    assert_eq!(status, 400, "a taken key");
+    let (status, _) = post(format!(
+        "{admin}/admin/account?api_key=bad%20key&hmac_secret=x"
+    ))
+    .await?;
+    assert_eq!(status, 400, "a malformed key");
+    let (status, _) = post(format!(
+        "{admin}/admin/account?api_key=edKey&ed25519_public_key=AAAA"
+    ))
+    .await?;
+    assert_eq!(status, 400, "a public key of the wrong length");
+    let (status, deposited) = post(format!(
+        "{admin}/admin/deposit?api_key=adminMade1&asset=ETH&amount=2.5"
+    ))
+    .await?;
+    assert_eq!(
+        (status, deposited["free"].as_str()),
+        (200, Some("2.50000000"))
+    );
+    let (status, _) = post(format!(
+        "{admin}/admin/deposit?api_key=adminMade1&asset=ETH&amount=-3"
+    ))
+    .await?;
+    assert_eq!(status, 400, "a withdrawal above the free balance");
+    let signed = user
+        .signed(
+            Method::GET,
+            "/api/v3/account",
+            "adminMade1",
+            &Signer::Hmac("s3cret".into()),
+            "omitZeroBalances=true",
+        )
+        .await?;
+    let assets: Vec<&str> = signed.body["balances"]
+        .as_array()
+        .map(|b| b.iter().filter_map(|r| r["asset"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(assets, ["BTC", "ETH", "USDT"]);
+    let snapshot = user
+        .client
+        .get(format!("{admin}/admin/account?api_key=adminMade1"))
+        .send()
+        .await?
+        .json::<Value>()
+        .await?;
+    assert_eq!(snapshot["balances"]["ETH"]["free"], "2.50000000");
+    let (status, _) = post(format!("{admin}/admin/revoke?api_key=adminMade1")).await?;
+    assert_eq!(status, 200);
+    assert!(user.sim.account("adminMade1").is_some_and(|a| a.revoked));
+    let (status, ended) = post(format!("{admin}/admin/terminate-user-streams")).await?;
+    assert_eq!((status, ended["connections"].as_u64()), (200, Some(0)));
+    user.sim.shutdown().await;
+    Ok(())
+}
