@@ -17,6 +17,11 @@
 //! | `POST /admin/depth-duplicate?symbol=BTCUSDT` | send the next depth diff twice |
 //! | `POST /admin/server-shutdown` | send `serverShutdown` on every connection |
 //! | `POST /admin/rate?symbol=BTCUSDT&actions_per_sec=100` | change a symbol's event rate |
+//! | `GET /admin/account?api_key=…` | an account's balances and open orders |
+//! | `POST /admin/account?api_key=…&hmac_secret=…` or `&ed25519_public_key=<base64>`, optional `&balances=USDT:1000,BTC:0.5` | add an account |
+//! | `POST /admin/deposit?api_key=…&asset=BTC&amount=0.5` | credit (negative: debit) an account, with `balanceUpdate` |
+//! | `POST /admin/revoke?api_key=…` | revoke a key (-2015 from then on, its subscriptions end) |
+//! | `POST /admin/terminate-user-streams` | end every user data subscription (`eventStreamTerminated`) |
 //!
 //! Every answer is JSON; a bad request gets 400 with `{"error": "…"}` naming the
 //! parameter and what it accepts.
@@ -33,8 +38,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use crate::account::{AccountSpec, KeyMaterial};
+use crate::decimal::Fixed;
 use crate::market::DepthFault;
-use crate::state::{DropKind, RestFault, Shared, lock};
+use crate::state::{DropKind, RestFault, Shared, lock, now_ms};
 
 type Params = Query<HashMap<String, String>>;
 type AppState = State<Arc<Shared>>;
@@ -57,6 +64,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/admin/depth-duplicate", post(depth_duplicate))
         .route("/admin/server-shutdown", post(server_shutdown))
         .route("/admin/rate", post(rate))
+        .route("/admin/account", get(account).post(add_account))
+        .route("/admin/deposit", post(deposit))
+        .route("/admin/revoke", post(revoke))
+        .route(
+            "/admin/terminate-user-streams",
+            post(terminate_user_streams),
+        )
         .fallback(not_found)
         .with_state(shared)
 }
@@ -245,6 +259,104 @@ async fn rate(State(shared): AppState, Query(params): Params) -> Result<Json<Val
         .set_symbol_rate(symbol, rate)
         .map_err(|e| BadRequest(e.to_string()))?;
     Ok(Json(json!({ "symbol": symbol, "actions_per_sec": rate })))
+}
+
+async fn account(
+    State(shared): AppState,
+    Query(params): Params,
+) -> Result<Json<Value>, BadRequest> {
+    let api_key = param(&params, "api_key", "an account's API key")?;
+    lock(&shared.ledger)
+        .snapshot(api_key)
+        .map(|snapshot| Json(json!(snapshot)))
+        .ok_or_else(|| BadRequest(format!("no account has API key {api_key:?}")))
+}
+
+async fn add_account(
+    State(shared): AppState,
+    Query(params): Params,
+) -> Result<Json<Value>, BadRequest> {
+    use base64::Engine as _;
+    let api_key = param(&params, "api_key", "1 to 64 ASCII letters or digits")?;
+    let key = match (params.get("hmac_secret"), params.get("ed25519_public_key")) {
+        (Some(secret), None) => KeyMaterial::hmac(secret),
+        (None, Some(public)) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(public.as_bytes())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                .ok_or_else(|| {
+                    BadRequest(
+                        "parameter `ed25519_public_key`: expected the base64 of 32 bytes"
+                            .to_owned(),
+                    )
+                })?;
+            KeyMaterial::Ed25519 { public_key: bytes }
+        }
+        _ => {
+            return Err(BadRequest(
+                "expected exactly one of `hmac_secret` and `ed25519_public_key`".to_owned(),
+            ));
+        }
+    };
+    let mut balances = Vec::new();
+    for item in params
+        .get("balances")
+        .map_or("", String::as_str)
+        .split(',')
+        .filter(|s| !s.is_empty())
+    {
+        let parsed = item
+            .split_once(':')
+            .and_then(|(asset, amount)| Some((asset.to_owned(), Fixed::parse(amount)?)));
+        balances.push(parsed.ok_or_else(|| {
+            BadRequest(format!(
+                "parameter `balances`: {item:?} is not ASSET:AMOUNT"
+            ))
+        })?);
+    }
+    let spec = AccountSpec {
+        balances,
+        ..AccountSpec::new(api_key, key, &[])
+    };
+    lock(&shared.ledger)
+        .add(&spec, now_ms())
+        .map_err(|e| BadRequest(e.to_string()))?;
+    Ok(Json(
+        json!({ "api_key": api_key, "key_type": spec.key.kind() }),
+    ))
+}
+
+async fn deposit(
+    State(shared): AppState,
+    Query(params): Params,
+) -> Result<Json<Value>, BadRequest> {
+    let api_key = param(&params, "api_key", "an account's API key")?;
+    let asset = param(&params, "asset", "an asset such as BTC")?;
+    let amount = param(&params, "amount", "a decimal such as 0.5 or -2")?;
+    let amount = Fixed::parse(amount).ok_or_else(|| {
+        BadRequest(format!(
+            "parameter `amount` = {amount:?}: expected a decimal"
+        ))
+    })?;
+    let balance = lock(&shared.ledger)
+        .deposit(api_key, asset, amount, now_ms())
+        .map_err(|e| BadRequest(e.to_string()))?;
+    Ok(Json(
+        json!({ "asset": asset, "free": balance.free, "locked": balance.locked }),
+    ))
+}
+
+async fn revoke(State(shared): AppState, Query(params): Params) -> Result<Json<Value>, BadRequest> {
+    let api_key = param(&params, "api_key", "an account's API key")?;
+    lock(&shared.ledger)
+        .revoke(api_key)
+        .map_err(|e| BadRequest(e.to_string()))?;
+    Ok(Json(json!({ "revoked": api_key })))
+}
+
+async fn terminate_user_streams(State(shared): AppState) -> Json<Value> {
+    Json(json!({ "connections": lock(&shared.ledger).terminate_all() }))
 }
 
 async fn not_found() -> Response {

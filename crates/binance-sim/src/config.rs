@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::account::AccountSpec;
 use crate::decimal::Fixed;
 use crate::error::SimError;
 use crate::market::{MarketConfig, SymbolSpec};
@@ -120,6 +121,8 @@ pub struct SimConfig {
     pub rest: RestRules,
     /// Benchmark mode for one symbol, off by default.
     pub firehose: Option<FirehoseConfig>,
+    /// Simulated accounts for signed REST and the user data stream (none by default).
+    pub accounts: Vec<AccountSpec>,
 }
 
 fn loopback() -> SocketAddr {
@@ -161,6 +164,7 @@ impl Default for SimConfig {
             rules: ConnectionRules::default(),
             rest: RestRules::default(),
             firehose: None,
+            accounts: Vec::new(),
         }
     }
 }
@@ -277,6 +281,18 @@ impl SimConfig {
                 self.rest.ban_duration, self.rest.max_ban
             ),
         );
+        for (i, account) in self.accounts.iter().enumerate() {
+            problems.extend(account.problems());
+            if self.accounts[..i]
+                .iter()
+                .any(|a| a.api_key == account.api_key)
+            {
+                problems.push(format!(
+                    "accounts: api_key {:?} is listed twice",
+                    account.api_key
+                ));
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {

@@ -43,6 +43,7 @@
 
 #![doc(test(attr(deny(warnings))))]
 
+pub mod account;
 mod admin;
 pub mod cli;
 pub mod config;
@@ -58,6 +59,10 @@ mod state;
 pub mod stream;
 mod ws;
 
+pub use account::{
+    AccountSnapshot, AccountSpec, Balance, Commission, KeyMaterial, OrderSide, OrderSnapshot,
+    OrderStatus, OrderType, Permission, TimeInForce,
+};
 pub use config::{ConnectionRules, FirehoseConfig, RestRules, SimConfig};
 pub use error::SimError;
 pub use server::{Sim, SimHandle};

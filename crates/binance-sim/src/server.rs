@@ -7,9 +7,11 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::account::{AccountSnapshot, AccountSpec, Balance};
 use crate::config::SimConfig;
+use crate::decimal::Fixed;
 use crate::error::SimError;
-use crate::market::{DepthFault, Market};
+use crate::market::{DepthFault, Market, SymbolMarket};
 use crate::state::{
     ConnectionStats, DropKind, HandshakeStats, RestFault, RestStats, Shared, lock, now_ms,
 };
@@ -97,16 +99,24 @@ async fn run_market(shared: Arc<Shared>) {
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
         let now = now_ms();
-        {
-            let mut market = lock(&shared.market);
-            shared
-                .interest
-                .with(|interest| market.advance(now, interest, &mut out));
-        }
+        let mut market = lock(&shared.market);
+        shared
+            .interest
+            .with(|interest| market.advance(now, interest, &mut out));
+        // Published with the market locked, so a batch from an account's order (also
+        // made under the lock) can never overtake this one: trade ids stay in order.
         if !out.is_empty() {
             // No receivers is fine: nobody is connected.
             let _ = shared.events.send(out.drain(..).collect());
         }
+        // Fills of accounts' resting orders by the market's takers.
+        if market.symbols().iter().any(SymbolMarket::has_maker_fills) {
+            let mut ledger = lock(&shared.ledger);
+            for symbol in market.symbols_mut() {
+                ledger.settle(symbol, now);
+            }
+        }
+        drop(market);
     }
 }
 
@@ -153,6 +163,13 @@ impl SimHandle {
     #[must_use]
     pub fn admin_url(&self) -> Option<String> {
         self.admin_addr.map(|a| format!("http://{a}"))
+    }
+
+    /// The WebSocket API URL, such as `ws://127.0.0.1:40001/ws-api/v3` (served on the
+    /// market-stream listener).
+    #[must_use]
+    pub fn ws_api_url(&self) -> String {
+        format!("ws://{}/ws-api/v3", self.ws_addr)
     }
 
     /// The market-stream listener's address.
@@ -231,6 +248,46 @@ impl SimHandle {
     /// [`SimError::InvalidControl`] for a negative or non-finite rate.
     pub fn set_symbol_rate(&self, symbol: &str, actions_per_sec: f64) -> Result<(), SimError> {
         self.shared.set_symbol_rate(symbol, actions_per_sec)
+    }
+
+    /// Adds a simulated account.
+    ///
+    /// # Errors
+    /// [`SimError::Config`] for an invalid spec, [`SimError::InvalidControl`] when its
+    /// API key is taken.
+    pub fn add_account(&self, spec: &AccountSpec) -> Result<(), SimError> {
+        lock(&self.shared.ledger).add(spec, now_ms())
+    }
+
+    /// Revokes an API key: its requests get -2015 and its user data subscriptions end
+    /// with `eventStreamTerminated`.
+    ///
+    /// # Errors
+    /// [`SimError::InvalidControl`] for an unknown key.
+    pub fn revoke_key(&self, api_key: &str) -> Result<(), SimError> {
+        lock(&self.shared.ledger).revoke(api_key)
+    }
+
+    /// A snapshot of an account's balances and open orders.
+    #[must_use]
+    pub fn account(&self, api_key: &str) -> Option<AccountSnapshot> {
+        lock(&self.shared.ledger).snapshot(api_key)
+    }
+
+    /// Credits `amount` of `asset` to an account (a negative amount withdraws), sending
+    /// `balanceUpdate` and `outboundAccountPosition`; returns the new balance.
+    ///
+    /// # Errors
+    /// [`SimError::InvalidControl`] for an unknown key, a malformed asset, or a
+    /// withdrawal larger than the free balance.
+    pub fn deposit(&self, api_key: &str, asset: &str, amount: Fixed) -> Result<Balance, SimError> {
+        lock(&self.shared.ledger).deposit(api_key, asset, amount, now_ms())
+    }
+
+    /// Ends every user data subscription on every WebSocket API connection with
+    /// `eventStreamTerminated` (a fault); returns how many connections were told.
+    pub fn terminate_user_streams(&self) -> usize {
+        lock(&self.shared.ledger).terminate_all()
     }
 
     /// Counters of every stream connection remembered, oldest first.

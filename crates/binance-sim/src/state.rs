@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
+use crate::account::{Ledger, UserEvent};
 use crate::config::SimConfig;
 use crate::market::{Interest, Market};
 use crate::payload::Published;
@@ -316,6 +317,12 @@ pub(crate) struct Shared {
     pub(crate) faults: Faults,
     pub(crate) counters: Counters,
     pub(crate) shutdown: watch::Sender<bool>,
+    /// Simulated accounts. Lock order: `market` first, then `ledger`.
+    pub(crate) ledger: Mutex<Ledger>,
+    /// User data events for WebSocket API sessions.
+    pub(crate) user_events: broadcast::Sender<UserEvent>,
+    /// Request weight of WebSocket API clients, per IP.
+    pub(crate) api_weight: Mutex<crate::rest::weight::Limiter>,
 }
 
 impl Shared {
@@ -324,7 +331,12 @@ impl Shared {
         let (events, _) = broadcast::channel(config.rules.send_buffer.max(1));
         let (commands, _) = broadcast::channel(64);
         let (shutdown, _) = watch::channel(false);
+        let (user_events, _) = broadcast::channel(config.rules.send_buffer.max(1));
+        let ledger = Ledger::new(&config.accounts, user_events.clone(), now_ms());
         Shared {
+            ledger: Mutex::new(ledger),
+            user_events,
+            api_weight: Mutex::new(crate::rest::weight::Limiter::new(config.rest.clone())),
             config,
             market: Mutex::new(market),
             events,

@@ -79,6 +79,11 @@ impl Market {
             .find(|m| m.symbol().eq_ignore_ascii_case(symbol))
     }
 
+    /// Every symbol's market, mutable.
+    pub(crate) fn symbols_mut(&mut self) -> &mut [SymbolMarket] {
+        &mut self.symbols
+    }
+
     /// One symbol's market, mutable.
     pub fn symbol_mut(&mut self, symbol: &str) -> Option<&mut SymbolMarket> {
         self.symbols

@@ -7,12 +7,16 @@ use std::sync::Arc;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+mod trading;
+
+use trading::MakerFill;
+
 use super::book::{Fill, OrderBook, Side};
 use super::history::{AggTradeRecord, Candles, IdRing, TradeRecord, WindowStats};
 use crate::decimal::Fixed;
 use crate::payload::{
-    AggTradeEvent, AvgPriceEvent, Body, BookTickerEvent, DepthUpdateEvent, KlineBody, KlineEvent,
-    MiniTickerEvent, PartialDepthEvent, Published, RollingTickerEvent, TickerEvent, TradeEvent, Ts,
+    AvgPriceEvent, Body, BookTickerEvent, DepthUpdateEvent, KlineBody, KlineEvent, MiniTickerEvent,
+    PartialDepthEvent, Published, RollingTickerEvent, TickerEvent, Ts,
 };
 use crate::stream::{DepthSpeed, KlineInterval, StreamKind, StreamName, TickerWindow};
 
@@ -116,6 +120,8 @@ pub struct SymbolMarket {
     touched: Vec<(Fixed, Fixed)>,
     /// Whether the current action changed the book (and so takes an update id).
     changed: bool,
+    /// Fills of accounts' resting orders, waiting for the account ledger.
+    maker_fills: Vec<MakerFill>,
 }
 
 /// The last 100 ms, 1 s and 2 s slots that periodic streams were published for.
@@ -185,6 +191,7 @@ impl SymbolMarket {
             fills: Vec::new(),
             touched: Vec::new(),
             changed: false,
+            maker_fills: Vec::new(),
             spec,
         };
         market.open_book();
@@ -369,6 +376,12 @@ impl SymbolMarket {
         } else {
             self.take(now, out, interest);
         }
+        self.end_action(out, interest);
+    }
+
+    /// Gives the action that just changed the book its update id, and publishes
+    /// `bookTicker` when the best prices moved.
+    fn end_action(&mut self, out: &mut Vec<Arc<Published>>, interest: &dyn Interest) {
         if !self.changed {
             return;
         }
@@ -452,93 +465,7 @@ impl SymbolMarket {
         if wanted <= 0 {
             return;
         }
-        let mut fills = std::mem::take(&mut self.fills);
-        let mut touched = std::mem::take(&mut self.touched);
-        fills.clear();
-        touched.clear();
-        self.book
-            .take(maker, Fixed(wanted), &mut fills, &mut touched);
-        for &(price, total) in &touched {
-            self.record_change(maker, price, total);
-        }
-        let trade_stream = StreamName::new(&self.lower, StreamKind::Trade);
-        let agg_stream = StreamName::new(&self.lower, StreamKind::AggTrade);
-        let want_trades = interest.wants(&trade_stream);
-        let want_aggs = interest.wants(&agg_stream);
-        let buyer_maker = !taker_buys;
-        let mut i = 0;
-        while i < fills.len() {
-            let price = fills[i].price;
-            let first_trade_id = self.next_trade_id;
-            let mut agg_qty = Fixed::ZERO;
-            while i < fills.len() && fills[i].price == price {
-                let fill = fills[i];
-                let trade = TradeRecord {
-                    id: self.next_trade_id,
-                    price,
-                    qty: fill.qty,
-                    quote_qty: price.times(fill.qty),
-                    time: now,
-                    buyer_maker,
-                };
-                self.next_trade_id += 1;
-                agg_qty = Fixed(agg_qty.0 + fill.qty.0);
-                self.trades.push(trade);
-                self.candles.record(&trade);
-                if want_trades {
-                    out.push(Arc::new(Published::new(
-                        trade_stream.clone(),
-                        Body::Trade(TradeEvent {
-                            e: "trade",
-                            E: Ts(now),
-                            s: self.upper.clone(),
-                            t: trade.id,
-                            p: price,
-                            q: fill.qty,
-                            T: Ts(now),
-                            m: buyer_maker,
-                            M: true,
-                        }),
-                    )));
-                }
-                self.last_qty = fill.qty;
-                i += 1;
-            }
-            let agg = AggTradeRecord {
-                id: self.next_agg_id,
-                price,
-                qty: agg_qty,
-                first_trade_id,
-                last_trade_id: self.next_trade_id - 1,
-                time: now,
-                buyer_maker,
-            };
-            self.next_agg_id += 1;
-            self.agg_trades.push(agg);
-            if want_aggs {
-                out.push(Arc::new(Published::new(
-                    agg_stream.clone(),
-                    Body::AggTrade(AggTradeEvent {
-                        e: "aggTrade",
-                        E: Ts(now),
-                        s: self.upper.clone(),
-                        a: agg.id,
-                        p: price,
-                        q: agg_qty,
-                        f: agg.first_trade_id,
-                        l: agg.last_trade_id,
-                        T: Ts(now),
-                        m: buyer_maker,
-                        M: true,
-                    }),
-                )));
-            }
-            self.last_price = price;
-            self.last_trade_time = now;
-            self.traded_this_second = true;
-        }
-        self.fills = fills;
-        self.touched = touched;
+        self.sweep(maker, Fixed(wanted), None, now, out, interest);
     }
 
     /// Marks every change so far as published (nothing to publish it to).

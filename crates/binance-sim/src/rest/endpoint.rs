@@ -37,6 +37,14 @@ pub(crate) enum Endpoint {
     BookTicker,
     /// `/api/v3/ticker` (rolling window)
     RollingTicker,
+    /// `/api/v3/order` (signed: `POST` places, `DELETE` cancels, `GET` queries)
+    Order,
+    /// `/api/v3/account` (signed)
+    Account,
+    /// `/api/v3/openOrders` (signed)
+    OpenOrders,
+    /// `/api/v3/myTrades` (signed)
+    MyTrades,
 }
 
 impl Endpoint {
@@ -57,8 +65,35 @@ impl Endpoint {
             "ticker/price" => Endpoint::TickerPrice,
             "ticker/bookTicker" => Endpoint::BookTicker,
             "ticker" => Endpoint::RollingTicker,
+            "order" => Endpoint::Order,
+            "account" => Endpoint::Account,
+            "openOrders" => Endpoint::OpenOrders,
+            "myTrades" => Endpoint::MyTrades,
             _ => return None,
         })
+    }
+
+    /// True for the `SIGNED` endpoints of a simulated account.
+    pub(crate) fn is_signed(self) -> bool {
+        matches!(
+            self,
+            Endpoint::Order | Endpoint::Account | Endpoint::OpenOrders | Endpoint::MyTrades
+        )
+    }
+
+    /// The methods served, for the `Allow` header of a 405.
+    pub(crate) fn allow(self) -> &'static str {
+        match self {
+            Endpoint::Order => "GET, POST, DELETE",
+            _ => "GET",
+        }
+    }
+
+    /// True when `method` is served at this endpoint.
+    pub(crate) fn allows(self, method: &axum::http::Method) -> bool {
+        use axum::http::Method;
+        *method == Method::GET
+            || (self == Endpoint::Order && (*method == Method::POST || *method == Method::DELETE))
     }
 
     /// The request weight, from the raw parameters (`None` when the query did not parse).
@@ -99,6 +134,23 @@ impl Endpoint {
                     symbols.flatten().unwrap_or(1)
                 };
                 u32::try_from(count.max(1)).map_or(200, |n| n.saturating_mul(4).min(200))
+            }
+            // Placing and cancelling weigh 1; querying one order 4.
+            Endpoint::Order => 1,
+            Endpoint::Account => 20,
+            Endpoint::OpenOrders => {
+                if has_symbol {
+                    6
+                } else {
+                    80
+                }
+            }
+            Endpoint::MyTrades => {
+                if params.is_some_and(|p| p.has("orderId")) {
+                    5
+                } else {
+                    20
+                }
             }
         }
     }

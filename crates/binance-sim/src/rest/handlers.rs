@@ -60,6 +60,13 @@ pub(crate) fn handle(
         Endpoint::TickerPrice => price_ticker(params, market),
         Endpoint::BookTicker => book_ticker(params, market),
         Endpoint::RollingTicker => rolling_ticker(params, market, now),
+        // Signed endpoints are answered by `signed`, never here.
+        Endpoint::Order | Endpoint::Account | Endpoint::OpenOrders | Endpoint::MyTrades => {
+            Err(ApiError::bad(
+                -1000,
+                "An unknown error occurred while processing the request.",
+            ))
+        }
     }
 }
 

@@ -56,11 +56,13 @@
 //! - `/exchangeInfo` has no `sors` key (no simulated symbol is SOR-enabled) and every symbol
 //!   has the permission set `["SPOT","MARGIN"]`.
 
+mod account_body;
 mod body;
 mod endpoint;
 mod handlers;
-mod params;
-mod weight;
+pub(crate) mod params;
+mod signed;
+pub(crate) mod weight;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -86,6 +88,8 @@ const USED_WEIGHT_HEADER: &str = "x-mbx-used-weight-1m";
 const TIME_UNIT_HEADER: &str = "x-mbx-time-unit";
 /// Binance's JSON content type.
 const JSON: &str = "application/json;charset=UTF-8";
+/// The largest request body read (a form of order parameters is far smaller).
+const MAX_BODY: usize = 64 * 1024;
 
 /// The REST routes: every path goes to [`dispatch`], which answers 404 for unknown ones.
 pub(crate) fn router(shared: Arc<Shared>) -> axum::Router {
@@ -114,6 +118,8 @@ struct Outcome {
     retry_after_secs: Option<u64>,
     /// True when this request started an IP ban.
     new_ban: bool,
+    /// The methods served, for the `Allow` header of a 405.
+    allow: &'static str,
 }
 
 impl Outcome {
@@ -124,6 +130,7 @@ impl Outcome {
             used,
             retry_after_secs: None,
             new_ban: false,
+            allow: "GET",
         }
     }
 
@@ -138,6 +145,7 @@ impl Outcome {
             used,
             retry_after_secs: None,
             new_ban: false,
+            allow: "GET",
         }
     }
 
@@ -153,7 +161,7 @@ impl Outcome {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
-            headers.insert(header::ALLOW, HeaderValue::from_static("GET"));
+            headers.insert(header::ALLOW, HeaderValue::from_static(self.allow));
         }
         let body = match self.body {
             Some(json) => {
@@ -232,16 +240,21 @@ async fn dispatch(State(state): State<Arc<RestState>>, request: Request) -> Resp
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-    let (parts, _) = request.into_parts();
+    let (parts, body) = request.into_parts();
     // Counted on receipt, so a request still being served (say, under `Slow`) is visible.
     lock(&state.shared.counters.rest).requests += 1;
-    let outcome = state.respond(ip, &parts).await;
+    // Signed endpoints take their parameters in the query string, the form body or both.
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(bytes) => String::from_utf8(bytes.to_vec()).ok(),
+        Err(_) => None,
+    };
+    let outcome = state.respond(ip, &parts, body.as_deref()).await;
     state.record(ip, &outcome);
     outcome.into_response()
 }
 
 impl RestState {
-    async fn respond(&self, ip: IpAddr, parts: &Parts) -> Outcome {
+    async fn respond(&self, ip: IpAddr, parts: &Parts, body: Option<&str>) -> Outcome {
         match self.shared.faults.rest_fault(Instant::now()) {
             Some(RestFault::Slow(delay)) => {
                 // Graceful shutdown waits for in-flight requests: a long delay must not hold it.
@@ -257,11 +270,18 @@ impl RestState {
         let Some(endpoint) = Endpoint::from_path(parts.uri.path()) else {
             return Outcome::empty(StatusCode::NOT_FOUND, self.used(ip));
         };
-        if parts.method != Method::GET {
-            return Outcome::empty(StatusCode::METHOD_NOT_ALLOWED, self.used(ip));
+        if !endpoint.allows(&parts.method) {
+            return Outcome {
+                allow: endpoint.allow(),
+                ..Outcome::empty(StatusCode::METHOD_NOT_ALLOWED, self.used(ip))
+            };
         }
-        let params = Params::parse(parts.uri.query());
-        let weight = endpoint.weight(params.as_ref().ok());
+        let params = signed::params(endpoint, parts.uri.query(), body);
+        let weight = if endpoint == Endpoint::Order && parts.method == Method::GET {
+            4
+        } else {
+            endpoint.weight(params.as_ref().ok())
+        };
         let admission = lock(&self.limiter).admit(ip, weight, now_ms());
         let used = admission.used();
         match admission {
@@ -290,7 +310,20 @@ impl RestState {
                 return outcome;
             }
         }
-        match self.answer(endpoint, params, &parts.headers) {
+        let answer = if endpoint.is_signed() {
+            let request = signed::Request {
+                endpoint,
+                method: &parts.method,
+                query: parts.uri.query(),
+                body: body.unwrap_or(""),
+                headers: &parts.headers,
+            };
+            time_unit(&parts.headers)
+                .and_then(|unit| signed::handle(&self.shared, &request, params?, unit))
+        } else {
+            self.answer(endpoint, params, &parts.headers)
+        };
+        match answer {
             Ok(json) => Outcome {
                 body: Some(json),
                 ..Outcome::empty(StatusCode::OK, used)

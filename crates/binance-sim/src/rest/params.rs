@@ -190,6 +190,22 @@ impl Params {
         })
     }
 
+    /// Parameters given as (name, value) pairs, such as a WebSocket API request's.
+    ///
+    /// # Errors
+    /// -1101 when a name appears twice.
+    pub(crate) fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(n, _)| n == name) {
+                return Err(ApiError::duplicate_parameter());
+            }
+        }
+        Ok(Params {
+            pairs,
+            read: BTreeSet::new(),
+        })
+    }
+
     /// The raw value of `name`, without marking it read (for weights, which are computed
     /// before validation).
     pub(crate) fn peek(&self, name: &str) -> Option<&str> {

@@ -27,12 +27,14 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
+use super::api::ApiSession;
 use super::control::Session;
 use super::gate::Gated;
-use super::handshake::{Refusal, Target, parse_target};
+use super::handshake::{Refusal, Service, Target, parse_target};
 use super::outbox::{IoEvent, Outbox, Ws, drain_frames, drain_raw, poll_io, reset};
 use super::registered::{CloseGuard, Registered};
 use super::rules::{Keepalive, KeepaliveAction, RateWindow, later};
+use crate::account::UserEvent;
 use crate::payload::{ServerShutdownEvent, TimeUnit, Ts, to_json};
 use crate::state::{Batch, CloseRecord, ConnCommand, ConnCounters, DropKind, Shared, lock, now_ms};
 
@@ -61,9 +63,11 @@ pub(super) async fn serve_connection(
         super::firehose::run(shared, ws, target, hose, counters).await;
         return;
     }
-    let bus = Bus::subscribe(&shared);
+    let api = (target.service == Service::Api).then(|| ApiSession::new(shared.clone(), peer.ip()));
+    let bus = Bus::subscribe(&shared, api.is_some());
     let counters = shared.counters.open(peer, path);
-    let conn = Conn::new(shared, ws, target, counters);
+    let mut conn = Conn::new(shared, ws, target, counters);
+    conn.api = api;
     conn.run(bus).await;
 }
 
@@ -72,18 +76,30 @@ pub(super) async fn serve_connection(
 struct Bus {
     shutdown: watch::Receiver<bool>,
     commands: broadcast::Receiver<ConnCommand>,
-    events: broadcast::Receiver<Batch>,
+    /// Market events; `None` on a WebSocket API connection.
+    events: Option<broadcast::Receiver<Batch>>,
+    /// User data events; `Some` only on a WebSocket API connection.
+    user: Option<broadcast::Receiver<UserEvent>>,
     stall: watch::Receiver<()>,
 }
 
 impl Bus {
-    fn subscribe(shared: &Shared) -> Self {
+    fn subscribe(shared: &Shared, api: bool) -> Self {
         Bus {
             shutdown: shared.shutdown_signal(),
             commands: shared.commands.subscribe(),
-            events: shared.events.subscribe(),
+            events: (!api).then(|| shared.events.subscribe()),
+            user: api.then(|| shared.user_events.subscribe()),
             stall: shared.faults.stall_changed.subscribe(),
         }
+    }
+}
+
+/// The next message of an optional receiver; never ready without one.
+async fn recv<T: Clone>(rx: &mut Option<broadcast::Receiver<T>>) -> Result<T, RecvError> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -199,6 +215,8 @@ struct Conn {
     keepalive: Keepalive,
     lifetime_end: Instant,
     notice_at: Option<Instant>,
+    /// The WebSocket API state, on a `/ws-api/v3` connection.
+    api: Option<ApiSession>,
     _guard: CloseGuard,
 }
 
@@ -223,6 +241,7 @@ impl Conn {
             counters,
             lifetime_end,
             notice_at,
+            api: None,
         }
     }
 
@@ -254,7 +273,9 @@ impl Conn {
         // A two-field struct always serialises; the fallback only avoids a panic path.
         let raw =
             to_json(&event, self.unit).unwrap_or_else(|_| r#"{"e":"serverShutdown"}"#.to_owned());
-        let text = if self.subs.session.combined() {
+        let text = if self.api.is_some() {
+            format!(r#"{{"event":{raw}}}"#)
+        } else if self.subs.session.combined() {
             format!(r#"{{"stream":"!serverShutdown","data":{raw}}}"#)
         } else {
             raw
@@ -267,9 +288,11 @@ impl Conn {
             mut shutdown,
             mut commands,
             mut events,
+            mut user,
             mut stall,
         } = bus;
         let (mut commands_open, mut events_open, mut stall_open) = (true, true, true);
+        let mut user_open = true;
         let timer = tokio::time::sleep_until(self.next_deadline());
         tokio::pin!(timer);
         let ending = loop {
@@ -297,7 +320,35 @@ impl Conn {
                 },
                 () = &mut timer => None,
                 io = poll_fn(|cx| poll_io(&mut self.ws, &mut self.out, true, cx)) => Some(io),
-                batch = events.recv(), if events_open => {
+                event = recv(&mut user), if user_open => {
+                    match event {
+                        Ok(event) => {
+                            let frames = self
+                                .api
+                                .as_mut()
+                                .map(|api| api.on_user_event(&event, stalled))
+                                .unwrap_or_default();
+                            for frame in frames {
+                                self.send(Message::text(frame));
+                            }
+                            self.out.end_batch();
+                            self.counters.subscriptions.store(
+                                self.api.as_ref().map_or(0, ApiSession::subscription_count),
+                                Ordering::Relaxed,
+                            );
+                            if self.out.pending_batches > self.shared.config.rules.send_buffer {
+                                break slow_consumer();
+                            }
+                        }
+                        Err(RecvError::Lagged(missed)) => {
+                            tracing::debug!(missed, "WebSocket API connection lagged behind the user data bus");
+                            break slow_consumer();
+                        }
+                        Err(RecvError::Closed) => user_open = false,
+                    }
+                    continue;
+                }
+                batch = recv(&mut events), if events_open => {
                     match batch {
                         Ok(batch) if !stalled => {
                             let combined = self.subs.session.combined();
@@ -380,7 +431,21 @@ impl Conn {
         }
         match message {
             Message::Text(_) | Message::Binary(_) => {
-                if let Some(reply) = self.subs.handle(&message) {
+                if let Some(api) = self.api.as_mut() {
+                    let text = match &message {
+                        Message::Text(text) => text.as_str().to_owned(),
+                        _ => String::from_utf8_lossy(&message.clone().into_data()).into_owned(),
+                    };
+                    let handled = api.handle_text(&text);
+                    let count = api.subscription_count();
+                    self.counters.subscriptions.store(count, Ordering::Relaxed);
+                    for frame in handled.frames {
+                        self.send(Message::text(frame));
+                    }
+                    if handled.close {
+                        return Some(Ending::close(1008, "IP banned"));
+                    }
+                } else if let Some(reply) = self.subs.handle(&message) {
                     self.send(Message::text(reply));
                 }
             }

@@ -12,9 +12,20 @@ use tokio_tungstenite::tungstenite::http::{self, HeaderValue, StatusCode, header
 use crate::payload::TimeUnit;
 use crate::stream::StreamName;
 
+/// Which service a connection is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Service {
+    /// Market streams (`/ws…`, `/stream…`).
+    Streams,
+    /// The WebSocket API (`/ws-api/v3`).
+    Api,
+}
+
 /// What an accepted handshake asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Target {
+    /// Market streams or the WebSocket API.
+    pub(crate) service: Service,
     /// The streams named in the URL, in order, without duplicates.
     pub(crate) streams: Vec<StreamName>,
     /// True for `/stream` (events wrapped as `{"stream":…,"data":…}`).
@@ -121,6 +132,14 @@ pub(crate) fn parse_target(
             _ => {}
         }
     }
+    if path == "/ws-api/v3" {
+        return Ok(Target {
+            service: Service::Api,
+            streams: Vec::new(),
+            combined: false,
+            unit,
+        });
+    }
     let (combined, names) = match path {
         "/ws" | "/ws/" => (false, None),
         "/stream" | "/stream/" => (true, streams_param),
@@ -134,6 +153,7 @@ pub(crate) fn parse_target(
         None => Vec::new(),
     };
     Ok(Target {
+        service: Service::Streams,
         streams,
         combined,
         unit,
@@ -221,6 +241,13 @@ mod tests {
 
         let empty = parse_target("/stream", None, 1024).unwrap_or_else(|e| panic!("{e:?}"));
         assert!(empty.combined && empty.streams.is_empty());
+
+        let api = parse_target("/ws-api/v3", None, 1024).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(api.service, Service::Api);
+        assert_eq!(
+            parse_target("/ws-api/v2", None, 1024),
+            Err(Refusal::UnknownPath)
+        );
     }
 
     #[test]

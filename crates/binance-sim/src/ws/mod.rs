@@ -61,6 +61,7 @@
 //! and go out when the stall ends. Pings are not sent, so none can time out. A
 //! deliberate close (fault drop, lifetime, shutdown) still sends its close frame.
 
+mod api;
 mod conn;
 mod control;
 mod firehose;
