@@ -1,5 +1,6 @@
 //! The `crypto-exchange` command line.
 
+pub(crate) mod chaos;
 pub(crate) mod demo;
 pub(crate) mod ops;
 pub(crate) mod output;
