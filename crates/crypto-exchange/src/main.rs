@@ -34,14 +34,21 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    let command = Cli::parse().command;
+    // `demo` and `chaos` report faults, alerts and recoveries themselves (a
+    // live view, a report); their logs would only garble that, so they are off
+    // unless RUST_LOG asks for them.
+    let default_filter = match command {
+        Command::Demo(_) | Command::Chaos(_) => "off",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let command = Cli::parse().command;
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -140,11 +140,11 @@ fn bed_spec(scenario: Scenario, config: &ScenarioConfig) -> BedSpec {
             spec.adjust_sim = Box::new(|c| c.rest.weight_window = Duration::from_secs(2));
         }
         Scenario::Rotation => {
-            spec.adjust_sim = Box::new(|c| c.rules.max_lifetime = Duration::from_secs(8));
+            spec.adjust_sim = Box::new(|c| c.rules.max_lifetime = Duration::from_secs(6));
             spec.adjust_client = Box::new(|c| {
-                c.rotation.after = Duration::from_secs(5);
-                c.rotation.jitter = Duration::from_secs(1);
-                c.rotation.overlap_timeout = Duration::from_secs(3);
+                c.rotation.after = Duration::from_secs(3);
+                c.rotation.jitter = Duration::from_millis(500);
+                c.rotation.overlap_timeout = Duration::from_secs(2);
             });
         }
         Scenario::EndpointFailover => spec.alt_endpoint = true,
@@ -165,7 +165,7 @@ async fn run_one(scenario: Scenario, config: &ScenarioConfig) -> Result<Scenario
 
     let trades: Vec<String> = SYMBOLS.iter().map(|s| agg_stream(s)).collect();
     let mut streams = trades.clone();
-    if bed.books.is_some() {
+    if bed.book.is_some() {
         streams.push(BOOK_STREAM.to_owned());
     }
     let mut endpoints = vec![(format!("ws://{}", bed.ws.addr()), "first endpoint".to_owned())];
@@ -181,8 +181,10 @@ async fn run_one(scenario: Scenario, config: &ScenarioConfig) -> Result<Scenario
         .iter()
         .map(|&s| (s, bed.last_agg_id(s).map_or(0, |id| id + 1)))
         .collect();
+    watch.attach(&bed.client, &mut bed.tasks);
+    bed.start_book()?;
     let subscription = bed.client.subscribe(&streams).map_err(|e| setup(&e))?;
-    watch.spawn_all(&bed.client, subscription, &mut bed.tasks);
+    bed.tasks.push(tokio::spawn(watch.clone().consume(subscription)));
     let slow_pace = if scenario == Scenario::SlowConsumer {
         let slow = bed.client.subscribe(&trades).map_err(|e| setup(&e))?;
         let (pace, rx) = watch::channel(Duration::ZERO);

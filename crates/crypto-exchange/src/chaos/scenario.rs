@@ -110,7 +110,7 @@ impl Scenario {
                 "REST 500/502/503/504 for 1-2 s, twice, each with a connection reset (backfill) and a depth gap (book snapshot)"
             }
             Scenario::Rotation => {
-                "an 8 s connection lifetime (client rotates after 5 s) and a serverShutdown at a seeded moment"
+                "a 6 s connection lifetime (the client rotates after 2.5-3 s) and a serverShutdown at a seeded moment after the first rotation"
             }
             Scenario::EndpointFailover => {
                 "the first endpoint refuses and resets every connection for the rest of the run; a second endpoint works"

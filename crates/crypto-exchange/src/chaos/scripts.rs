@@ -286,8 +286,15 @@ async fn server_errors(ctx: &mut Ctx<'_>) {
 }
 
 async fn rotation(ctx: &mut Ctx<'_>) {
-    let offset = ctx.moment(ctx.duration / 3, ctx.duration * 2 / 3, Duration::ZERO);
-    ctx.at(offset).await;
+    // First a rotation on lifetime (the client's own), then the server's
+    // announcement at a seeded moment after it.
+    let since = ctx.start;
+    let lifetime = |l: &Lifecycle| matches!(l, Lifecycle::Rotated { reason, .. } if reason == "lifetime");
+    let room = ctx.duration.saturating_sub(Duration::from_secs(3));
+    let _ = ctx.poll(room, |o| o.count(since, lifetime) > 0).await;
+    let after = ctx.elapsed() + Duration::from_millis(500);
+    let offset = ctx.moment(after, ctx.duration, Duration::from_secs(2));
+    ctx.at(offset.max(after)).await;
     let (mark, at) = ctx.open("serverShutdown announced (server)");
     let told = ctx.bed.sim.send_server_shutdown();
     ctx.close(mark, at);

@@ -100,6 +100,9 @@ pub(crate) struct Testbed {
     pub(crate) alt: Option<Proxy>,
     pub(crate) client: Client,
     pub(crate) books: Option<OrderBooks>,
+    /// The symbol of the book [`Testbed::start_book`] starts.
+    pub(crate) book: Option<&'static str>,
+    label: String,
     /// Observation tasks, aborted on drop.
     pub(crate) tasks: Tasks,
 }
@@ -130,7 +133,7 @@ pub(crate) fn client_config(ws: &[String], rest: &str, timings: &Timings) -> Cli
 }
 
 impl Testbed {
-    /// Starts the simulator, the proxies, the client and the book.
+    /// Starts the simulator, the proxies and the client (no connection yet).
     ///
     /// # Errors
     /// [`ChaosError::Setup`] naming what could not start; whatever had
@@ -180,31 +183,41 @@ impl Testbed {
         );
         (spec.adjust_client)(&mut config);
         let client = Client::new(config).map_err(|e| fail("the client", &e))?;
-        let books = match spec.book {
-            Some(name) => {
-                let symbol = Symbol::new(name).map_err(|e| fail("the book's symbol", &e))?;
-                let config = BookConfig {
-                    first_diff_timeout: Duration::from_secs(2),
-                    retry_initial: Duration::from_millis(100),
-                    retry_max: Duration::from_secs(1),
-                    ..BookConfig::default()
-                };
-                Some(
-                    OrderBooks::start(&client, client.rest().clone(), [symbol], config)
-                        .map_err(|e| fail("the order book", &e))?,
-                )
-            }
-            None => None,
-        };
         Ok(Testbed {
             sim,
             ws,
             rest,
             alt,
             client,
-            books,
+            books: None,
+            book: spec.book,
+            label,
             tasks: Tasks::default(),
         })
+    }
+
+    /// Starts the order book, if the spec asked for one. Separate from
+    /// [`Testbed::start`] so that observers can listen to the client's
+    /// lifecycle before its first connection opens.
+    ///
+    /// # Errors
+    /// [`ChaosError::Setup`] when the book cannot start.
+    pub(crate) fn start_book(&mut self) -> Result<(), ChaosError> {
+        let Some(name) = self.book else {
+            return Ok(());
+        };
+        let fail = |what: &str, e: &dyn std::fmt::Display| ChaosError::setup(&self.label, format!("{what}: {e}"));
+        let symbol = Symbol::new(name).map_err(|e| fail("the book's symbol", &e))?;
+        let config = BookConfig {
+            first_diff_timeout: Duration::from_secs(2),
+            retry_initial: Duration::from_millis(100),
+            retry_max: Duration::from_secs(1),
+            ..BookConfig::default()
+        };
+        let books = OrderBooks::start(&self.client, self.client.rest().clone(), [symbol], config)
+            .map_err(|e| fail("the order book", &e))?;
+        self.books = Some(books);
+        Ok(())
     }
 
     /// Stops everything gracefully and waits for it: observation tasks,
@@ -219,6 +232,7 @@ impl Testbed {
             client,
             books,
             tasks,
+            ..
         } = self;
         drop(tasks);
         if let Some(books) = books {

@@ -172,16 +172,17 @@ impl Watch {
         self.lock().recorder.finish(Instant::now())
     }
 
-    /// Starts every observation task: the recording subscriber, lifecycle,
-    /// REST events, and a sampler of health and REST weight.
-    pub(crate) fn spawn_all(&self, client: &Client, subscription: Subscription, tasks: &mut Tasks) {
-        tasks.push(tokio::spawn(self.clone().consume(subscription)));
+    /// Starts the observers of the client itself: lifecycle, REST events,
+    /// and a sampler of health and REST weight. Call it before the first
+    /// subscription, so the first connection's signals are seen.
+    pub(crate) fn attach(&self, client: &Client, tasks: &mut Tasks) {
         tasks.push(tokio::spawn(self.clone().lifecycle(client.lifecycle())));
         tasks.push(tokio::spawn(self.clone().rest_events(client.rest().events())));
         tasks.push(tokio::spawn(self.clone().sample(client.clone())));
     }
 
-    async fn consume(self, mut subscription: Subscription) {
+    /// Records everything `subscription` delivers.
+    pub(crate) async fn consume(self, mut subscription: Subscription) {
         while let Some(update) = subscription.next().await {
             let mut o = self.lock();
             let now = Instant::now();
