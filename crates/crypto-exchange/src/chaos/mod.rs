@@ -52,11 +52,14 @@ mod runner;
 mod scenario;
 mod scripts;
 mod testbed;
+#[cfg(test)]
+mod tests;
 mod verify;
 mod watch;
 
 pub use ::chaos::{
-    Guarantees, Measures, Recorder, RecorderConfig, Recording, Report, Verdict, Violation,
+    Delivered, Guarantees, Measures, ObservedLimits, Recorder, RecorderConfig, Recording, Report,
+    StreamSpec, Verdict, Violation,
 };
 pub use config::{MAX_DURATION, MIN_DURATION, ScenarioConfig, Timings};
 pub use error::ChaosError;

@@ -30,10 +30,10 @@ pub(crate) struct ChaosArgs {
     scenario: Selection,
     /// Seeds the market and the fault schedule (default: drawn at random and
     /// printed, so the run can be replayed).
-    #[arg(long, value_parser = seed)]
+    #[arg(long, value_parser = seed, allow_hyphen_values = true)]
     seed: Option<u64>,
     /// How long faults are injected per scenario (8s to 1h).
-    #[arg(long, default_value = "15s", value_parser = duration)]
+    #[arg(long, default_value = "15s", value_parser = duration, allow_hyphen_values = true)]
     duration: Duration,
     /// Print the suite's JSON report on stdout (progress goes to stderr).
     #[arg(long)]
