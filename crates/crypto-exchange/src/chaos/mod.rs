@@ -46,6 +46,7 @@
 
 mod config;
 mod ctx;
+mod demo;
 mod error;
 mod outcome;
 mod runner;
@@ -62,6 +63,7 @@ pub use ::chaos::{
     StreamSpec, Verdict, Violation,
 };
 pub use config::{MAX_DURATION, MIN_DURATION, ScenarioConfig, Timings};
+pub use demo::{Demo, DemoConfig, DemoNote, DemoStatus, DemoSummary, StreamStatus};
 pub use error::ChaosError;
 pub use outcome::{Expectation, ScenarioOutcome, Status, SuiteOutcome, check_report_dir};
 pub use runner::{Progress, run_full_resilience_test, run_resilience_test, run_scenarios};

@@ -67,11 +67,35 @@ pub(crate) async fn settle(
             expectations.push(Expectation::new("the book live before the market is frozen", false, format!("{:?}", book.state())));
         }
     }
+    let frozen = Instant::now();
+    let caught_up = freeze_and_set_truth(bed, watch, timings, start_ids).await;
+    expectations.push(Expectation::new(
+        "the client delivered the frozen market's last ids",
+        caught_up,
+        if caught_up { "yes".to_owned() } else { format!("not within {:?}", timings.catch_up) },
+    ));
+    if let Some(book) = &book {
+        expectations.push(check_book(bed, watch, book, timings.catch_up).await);
+    }
+    limits(bed, watch, frozen);
+    end_state(scenario, bed, watch, expectations).await;
+}
 
-    // The market stops: the simulator's history is the truth from here.
+/// Freezes the market, waits (at most `timings.catch_up`) until the client
+/// delivered every symbol's last `aggTrade` id, lets late deliveries land,
+/// and gives the recorder the simulator's history as each stream's truth:
+/// from the first id delivered (or the first traded after the start, when
+/// none was) to the last. Whether the client caught up.
+pub(crate) async fn freeze_and_set_truth(
+    bed: &Testbed,
+    watch: &Watch,
+    timings: &Timings,
+    start_ids: &BTreeMap<&'static str, u64>,
+) -> bool {
     bed.freeze();
     let frozen = Instant::now();
     {
+        // Silence is expected from now on: it is not an outage.
         let mut o = watch.lock();
         let quiet = StreamSpec::every(timings.catch_up + Duration::from_secs(5));
         let names: Vec<String> = o.streams.keys().cloned().collect();
@@ -84,15 +108,11 @@ pub(crate) async fn settle(
         .iter()
         .filter_map(|&s| bed.last_agg_id(s).map(|id| (agg_stream(s), id)))
         .collect();
-    let caught_up = watch.until(timings.catch_up, |o| {
-        last_ids.iter().all(|(name, last)| o.streams.get(name).and_then(|t| t.last).is_some_and(|id| id >= *last))
-    })
-    .await;
-    expectations.push(Expectation::new(
-        "the client delivered the frozen market's last ids",
-        caught_up,
-        if caught_up { "yes".to_owned() } else { format!("not within {:?}", timings.catch_up) },
-    ));
+    let caught_up = watch
+        .until(timings.catch_up, |o| {
+            last_ids.iter().all(|(name, last)| o.streams.get(name).and_then(|t| t.last).is_some_and(|id| id >= *last))
+        })
+        .await;
     tokio::time::sleep(SETTLE).await;
     for &symbol in &SYMBOLS {
         let name = agg_stream(symbol);
@@ -106,11 +126,7 @@ pub(crate) async fn settle(
         let truth = bed.agg_ids(symbol, first, last);
         watch.lock().recorder.set_truth(&name, truth);
     }
-    if let Some(book) = &book {
-        expectations.push(check_book(bed, watch, book, timings.catch_up).await);
-    }
-    limits(bed, watch, frozen);
-    end_state(scenario, bed, watch, expectations).await;
+    caught_up
 }
 
 /// Compares the client's book with the simulator's frozen one.
@@ -156,7 +172,7 @@ async fn check_book(bed: &Testbed, watch: &Watch, book: &crate::book::BookHandle
 /// What the simulator counted: frames per second per connection, connection
 /// attempts (the run is shorter than five minutes, so all of them fall in
 /// one window), and the REST weight the client saw in the exchange's header.
-fn limits(bed: &Testbed, watch: &Watch, frozen: Instant) {
+pub(crate) fn limits(bed: &Testbed, watch: &Watch, frozen: Instant) {
     let connections = bed.sim.connections();
     let frames = connections.iter().map(|c| c.max_frames_in_window).max();
     let attempts = bed.sim.handshakes().attempts;
