@@ -54,12 +54,14 @@
 //! `crypto-exchange demo` (on an embedded simulator) and `crypto-exchange sim`.
 
 pub mod book;
+pub mod chaos;
 pub mod client;
 pub mod domain;
 mod error;
 pub mod rest;
 
 pub use book::{BookEvent, BookHandle, BookState, OrderBook, OrderBooks};
+pub use chaos::{run_full_resilience_test, run_resilience_test};
 pub use circuit_breaker::{BreakerConfig, BreakerSnapshot, State as BreakerState};
 pub use client::{
     Client, ClientConfig, ClientStats, FallbackConfig, FallbackKind, LastValue, Lifecycle,

@@ -1,6 +1,8 @@
 //! The `crypto-exchange` command line.
 
+pub(crate) mod chaos;
 pub(crate) mod demo;
+pub(crate) mod demo_view;
 pub(crate) mod ops;
 pub(crate) mod output;
 pub(crate) mod stream;
