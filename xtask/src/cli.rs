@@ -52,7 +52,7 @@ pub const TASKS: &[(&str, &str)] = &[
     ),
     (
         "chaos",
-        "cargo run --release -p crypto-exchange -- chaos [ARGS]",
+        "cargo run --release -p crypto-exchange -- chaos [ARGS] (e.g. `chaos --seeds 5`: the suite, five seeds)",
     ),
     (
         "docs",

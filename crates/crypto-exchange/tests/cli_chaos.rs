@@ -12,7 +12,10 @@ use cli_common::{run, run_within};
 
 /// A fresh directory path under the system's temporary directory.
 fn scratch(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("crypto-exchange-cli-chaos-{}-{name}", std::process::id()))
+    std::env::temp_dir().join(format!(
+        "crypto-exchange-cli-chaos-{}-{name}",
+        std::process::id()
+    ))
 }
 
 #[tokio::test]
@@ -45,15 +48,23 @@ async fn bad_durations_and_seeds_are_refused_with_the_rule() -> Result<()> {
         (["--duration", "soon"], "write a duration such as 30s"),
         (["--duration", "2s"], "outside 8s to 1h"),
         (["--duration", "2h"], "outside 8s to 1h"),
-        (["--seed", "-1"], "write a whole number from 0 to 18446744073709551615"),
+        (
+            ["--seed", "-1"],
+            "write a whole number from 0 to 18446744073709551615",
+        ),
         (["--seed", "ten"], "is not a seed"),
+        (["--seeds", "0"], "write a whole number from 1 to 1000"),
+        (["--seeds", "many"], "is not a number of seeds"),
     ] {
         let mut all = vec!["chaos"];
         all.extend(args);
         let out = run(&all).await?;
         let transcript = out.transcript();
         ensure!(out.code() == Some(2), "{args:?}: {transcript}");
-        ensure!(out.stderr.contains(says), "{args:?} should say {says:?}: {transcript}");
+        ensure!(
+            out.stderr.contains(says),
+            "{args:?} should say {says:?}: {transcript}"
+        );
     }
     Ok(())
 }
@@ -75,7 +86,10 @@ async fn an_unwritable_report_directory_is_refused_before_anything_runs() -> Res
             && out.stderr.contains("choose another --report directory"),
         "{transcript}"
     );
-    ensure!(started.elapsed() < Duration::from_secs(10), "refused only after running");
+    ensure!(
+        started.elapsed() < Duration::from_secs(10),
+        "refused only after running"
+    );
     ensure!(out.stdout.is_empty(), "nothing ran: {transcript}");
     Ok(())
 }
@@ -86,24 +100,110 @@ async fn a_scenario_run_prints_the_seed_first_and_writes_the_report() -> Result<
     let dir_text = dir.to_string_lossy().into_owned();
     let out = run_within(
         Duration::from_secs(120),
-        &["chaos", "--scenario", "rotation", "--seed", "5", "--duration", "8s", "--json", "--report", &dir_text],
+        &[
+            "chaos",
+            "--scenario",
+            "rotation",
+            "--seed",
+            "5",
+            "--duration",
+            "8s",
+            "--json",
+            "--report",
+            &dir_text,
+        ],
     )
     .await?;
     let transcript = out.transcript();
     ensure!(out.code() == Some(0), "{transcript}");
     let first = out.stderr.lines().next().unwrap_or_default();
-    ensure!(first.starts_with("seed 5 (replay: crypto-exchange chaos --seed 5"), "{transcript}");
-    ensure!(out.stderr.lines().any(|l| l.starts_with("rotation") && l.contains("passed")), "{transcript}");
-    let json: serde_json::Value = serde_json::from_str(&out.stdout).context("stdout is the suite's JSON")?;
+    ensure!(
+        first.starts_with("seed 5 (replay: crypto-exchange chaos --seed 5"),
+        "{transcript}"
+    );
+    ensure!(
+        out.stderr
+            .lines()
+            .any(|l| l.starts_with("rotation") && l.contains("passed")),
+        "{transcript}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&out.stdout).context("stdout is the suite's JSON")?;
     ensure!(json["seed"] == 5, "{json}");
     ensure!(json["outcomes"][0]["scenario"] == "rotation", "{json}");
     ensure!(json["outcomes"][0]["status"] == "passed", "{json}");
-    ensure!(json["outcomes"][0]["report"]["measures"]["overall"]["lost"] == 0, "{json}");
-    for file in ["summary.md", "suite.json", "rotation/report.md", "rotation/report.json", "rotation/timeline.svg"] {
+    ensure!(
+        json["outcomes"][0]["report"]["measures"]["overall"]["lost"] == 0,
+        "{json}"
+    );
+    for file in [
+        "summary.md",
+        "suite.json",
+        "rotation/report.md",
+        "rotation/report.json",
+        "rotation/timeline.svg",
+    ] {
         ensure!(dir.join(file).is_file(), "{file} not written: {transcript}");
     }
     let summary = std::fs::read_to_string(dir.join("summary.md"))?;
     ensure!(summary.contains("# Chaos suite, seed 5"), "{summary}");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn seeds_that_run_past_the_largest_seed_are_refused() -> Result<()> {
+    let out = run(&["chaos", "--seed", "18446744073709551615", "--seeds", "2"]).await?;
+    let transcript = out.transcript();
+    ensure!(out.code() == Some(2), "{transcript}");
+    ensure!(
+        out.stderr.contains("choose a smaller --seed"),
+        "{transcript}"
+    );
+    ensure!(out.stdout.is_empty(), "nothing ran: {transcript}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_seeds_run_one_after_another_each_with_its_report() -> Result<()> {
+    let dir = scratch("seeds");
+    let dir_text = dir.to_string_lossy().into_owned();
+    let out = run_within(
+        Duration::from_secs(180),
+        &[
+            "chaos",
+            "--scenario",
+            "stall",
+            "--seed",
+            "7",
+            "--seeds",
+            "2",
+            "--duration",
+            "8s",
+            "--json",
+            "--report",
+            &dir_text,
+        ],
+    )
+    .await?;
+    let transcript = out.transcript();
+    ensure!(out.code() == Some(0), "{transcript}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    ensure!(lines.len() == 2, "one JSON line per seed: {transcript}");
+    for (line, seed) in lines.iter().zip([7, 8]) {
+        let json: serde_json::Value = serde_json::from_str(line).context("a suite's JSON")?;
+        ensure!(json["seed"] == seed, "{json}");
+        ensure!(json["outcomes"][0]["status"] == "passed", "{json}");
+        let report = dir.join(format!("seed-{seed}"));
+        ensure!(
+            report.join("stall/timeline.svg").is_file(),
+            "seed {seed}: no report: {transcript}"
+        );
+    }
+    ensure!(
+        out.stderr.contains("all 2 seeds passed (7 to 8)"),
+        "{transcript}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Simulated accounts: API keys and their signatures, balances, orders that trade on
 //! the simulated book, and the user data events they produce.
 //!
-//! The [`Ledger`] is sans-IO: it is told the time and handed the symbol's market, and
+//! The ledger is sans-IO: it is told the time and handed the symbol's market, and
 //! it sends rendered events on the user data bus. The REST server and the WebSocket API
 //! call it with the market locked first and the ledger second (always in that order),
 //! so an order's public trades and its account events are produced in one step.

@@ -105,8 +105,9 @@ impl Endpoint {
         });
         let has_symbol = params.is_some_and(|p| p.has("symbol"));
         match self {
-            Endpoint::Ping | Endpoint::Time => 1,
-            Endpoint::ExchangeInfo => 20,
+            // Placing and cancelling an order weigh 1; querying one order 4.
+            Endpoint::Ping | Endpoint::Time | Endpoint::Order => 1,
+            Endpoint::ExchangeInfo | Endpoint::Account => 20,
             Endpoint::Depth => depth_weight(
                 params
                     .and_then(|p| p.peek("limit")?.parse::<u64>().ok())
@@ -135,9 +136,6 @@ impl Endpoint {
                 };
                 u32::try_from(count.max(1)).map_or(200, |n| n.saturating_mul(4).min(200))
             }
-            // Placing and cancelling weigh 1; querying one order 4.
-            Endpoint::Order => 1,
-            Endpoint::Account => 20,
             Endpoint::OpenOrders => {
                 if has_symbol {
                     6

@@ -73,13 +73,13 @@ pub(crate) fn polling_of(stream: &StreamName) -> Polling {
         return Polling::Unsupported;
     }
     match stream.kind() {
-        StreamKind::AggTrade => supported(4, second),
+        // aggTrades pages and a rolling-window ticker of one symbol weigh 4.
+        StreamKind::AggTrade | StreamKind::RollingTicker(_) => supported(4, second),
         StreamKind::Trade => supported(25, second),
         StreamKind::BookTicker
         | StreamKind::Ticker
         | StreamKind::MiniTicker
         | StreamKind::AvgPrice => supported(2, second),
-        StreamKind::RollingTicker(_) => supported(4, second),
         StreamKind::Kline {
             interval,
             timezone: KlineTimezone::Utc,
@@ -264,10 +264,7 @@ mod tests {
         for stream in ["!miniTicker@arr", "btcusdt@kline_1m@+08:00"] {
             assert_eq!(polling_of(&name(stream)), Polling::Unsupported, "{stream}");
         }
-        assert_eq!(
-            expected_interval_of(&name("btcusdt@ticker")),
-            Some(second)
-        );
+        assert_eq!(expected_interval_of(&name("btcusdt@ticker")), Some(second));
         assert_eq!(expected_interval_of(&name("btcusdt@aggTrade")), None);
     }
 }

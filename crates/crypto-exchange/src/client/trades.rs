@@ -5,15 +5,23 @@
 //! Rules (`docs/data-integrity.md`):
 //! - a page that starts after the id asked for means the exchange no longer keeps
 //!   the ids in between: they are reported lost (`Gap`), the rest is recovered;
-//! - an empty page before the range is covered, or a REST failure after the
-//!   client's own retries, reports the rest of the range lost;
+//! - an empty page before the range is covered reports the rest of the range
+//!   lost;
+//! - a REST host that is unavailable (5xx after the client's own retries, no
+//!   connection, its breaker open, rate limited) is asked again, with a
+//!   backoff from 250 ms to 5 s and honouring the breaker's and the rate
+//!   limit's own wait, for as long as the backfill's patience (30 s without
+//!   progress by default); only then is the rest of the range reported lost.
+//!   An answer that is refused (4xx) or cannot be read is not asked again;
 //! - a page out of order is sorted and rid of repeats; records outside the
 //!   range are skipped (the stream's high-water mark would drop them anyway), so
 //!   a page that makes no progress ends the backfill instead of looping.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::time::Instant;
 
 use super::driver::decode::{Backfill, BackfillMsg, Span};
 use super::live::{Source, StreamEvent};
@@ -23,14 +31,30 @@ use crate::rest::{RestClient, RestError};
 /// Ids asked for per REST page (Binance's maximum).
 const PAGE: u64 = 1000;
 
+/// How long a backfill keeps asking an unavailable REST host without making
+/// progress before it reports the rest of its range lost. Longer than the
+/// circuit breaker's default open time (30 s) would not help: the live events
+/// of the stream are held meanwhile.
+pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
+/// The first wait before asking an unavailable host again; doubled up to
+/// [`MAX_RETRY_WAIT`].
+const FIRST_RETRY_WAIT: Duration = Duration::from_millis(250);
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
+
 /// Recovers trade streams through a [`RestClient`].
 pub(crate) struct TradeBackfill {
     rest: RestClient,
+    patience: Duration,
 }
 
 impl TradeBackfill {
     pub(crate) fn new(rest: RestClient) -> Arc<Self> {
-        Arc::new(TradeBackfill { rest })
+        Self::with_patience(rest, PATIENCE)
+    }
+
+    /// With another patience for unavailable hosts (see [`PATIENCE`]).
+    pub(crate) fn with_patience(rest: RestClient, patience: Duration) -> Arc<Self> {
+        Arc::new(TradeBackfill { rest, patience })
     }
 }
 
@@ -48,8 +72,9 @@ impl Backfill<StreamName, StreamEvent> for TradeBackfill {
         out: UnboundedSender<BackfillMsg<StreamName, StreamEvent>>,
     ) {
         let rest = self.rest.clone();
+        let patience = self.patience;
         tokio::spawn(async move {
-            let lost = run(&rest, &stream, from, to, &out).await;
+            let lost = run(&rest, patience, &stream, from, to, &out).await;
             let _ = out.send(BackfillMsg {
                 stream,
                 events: Vec::new(),
@@ -124,9 +149,27 @@ pub(crate) async fn fetch_page(
     Ok(Some(page))
 }
 
+/// How long to wait before asking again after `error`, the `failures`-th
+/// failure in a row; `None` when asking again cannot help (a refused request,
+/// an answer that cannot be read, a ban).
+fn retry_wait(error: &RestError, failures: u32) -> Option<Duration> {
+    let backoff = FIRST_RETRY_WAIT
+        .saturating_mul(1_u32 << failures.min(8))
+        .min(MAX_RETRY_WAIT);
+    match error {
+        RestError::CircuitOpen { retry_in_ms } => {
+            Some(Duration::from_millis(*retry_in_ms).max(Duration::from_millis(10)))
+        }
+        RestError::RateLimited { wait_ms } => Some(Duration::from_millis(*wait_ms).max(backoff)),
+        RestError::Server { .. } | RestError::Transport { .. } => Some(backoff),
+        _ => None,
+    }
+}
+
 /// Fetches pages until `to` is covered; returns the range left unrecovered, if any.
 async fn run(
     rest: &RestClient,
+    patience: Duration,
     stream: &StreamName,
     from: u64,
     to: u64,
@@ -134,6 +177,8 @@ async fn run(
 ) -> Option<(u64, u64)> {
     let symbol = stream.symbol()?.clone();
     let mut next = from;
+    let mut failures = 0_u32;
+    let mut progress_at = Instant::now();
     while next <= to {
         let limit = u16::try_from((to - next + 1).min(PAGE)).unwrap_or(1000);
         let page = fetch_page(rest, &symbol, stream, Some(next), limit).await;
@@ -141,10 +186,24 @@ async fn run(
             Ok(Some(records)) => records,
             Ok(None) => return Some((next, to)),
             Err(error) => {
-                tracing::warn!(%stream, next, to, %error, "backfill failed");
-                return Some((next, to));
+                let wait = retry_wait(&error, failures);
+                let give_up_at = progress_at + patience;
+                match wait {
+                    Some(wait) if Instant::now() + wait <= give_up_at => {
+                        failures += 1;
+                        tracing::debug!(%stream, next, to, %error, ?wait, "backfill: the REST host is unavailable, asking again");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    _ => {
+                        tracing::warn!(%stream, next, to, %error, "backfill failed");
+                        return Some((next, to));
+                    }
+                }
             }
         };
+        failures = 0;
+        progress_at = Instant::now();
         // Binance answers in ascending order; a page that does not is put in order
         // (and rid of repeats) rather than losing the ids it holds.
         records.sort_by_key(|(id, _)| *id);

@@ -195,6 +195,9 @@ impl Reported {
     }
 }
 
+/// How long the backfills here keep asking an unavailable host.
+const PATIENCE: Duration = Duration::from_secs(2);
+
 /// Backfills `FROM..=TO` of `btcusdt@aggTrade` against a stub answering with
 /// `script`, and checks the rules every answer must keep.
 async fn backfill(
@@ -210,7 +213,7 @@ async fn backfill(
     })?;
     let stream: StreamName = "btcusdt@aggTrade".parse()?;
     let (out, mut messages) = mpsc::unbounded_channel();
-    TradeBackfill::new(rest).start(stream.clone(), FROM, TO, out);
+    TradeBackfill::with_patience(rest, PATIENCE).start(stream.clone(), FROM, TO, out);
     let mut items = Vec::new();
     let done = tokio::time::timeout(LIMIT, async {
         while let Some(msg) = messages.recv().await {
@@ -531,8 +534,12 @@ async fn malformed_bodies_report_the_rest_lost_without_retrying() -> Result<()> 
 }
 
 #[tokio::test]
-async fn a_failing_server_is_retried_then_the_rest_reported_lost() -> Result<()> {
-    // 500 from the second call on: the client's own retries (3), then the rest lost.
+async fn a_failing_server_is_asked_again_for_the_patience_then_the_rest_reported_lost() -> Result<()>
+{
+    // 500 from the second call on: each page fetch is the client's own four
+    // tries (one and three retries); the backfill fetches again after 250 ms,
+    // 500 ms, … while its patience lasts, then reports the rest lost.
+    let started = tokio::time::Instant::now();
     let reported = backfill(|asked, call| {
         if call >= 2 {
             (500, r#"{"code":-1001,"msg":"Internal error"}"#.to_owned())
@@ -543,7 +550,34 @@ async fn a_failing_server_is_retried_then_the_rest_reported_lost() -> Result<()>
     .await?;
     assert_eq!(reported.ids(), ids(FROM..=5_999));
     assert_eq!(reported.lost(), vec![(6_000, TO)]);
-    assert_eq!(reported.asked.len(), 1 + 1 + 3);
+    let failed = reported.asked.len() - 1;
+    assert!(
+        failed >= 2 * 4 && failed % 4 == 0,
+        "asked again beyond the client's own retries, whole fetches: {} calls",
+        reported.asked.len()
+    );
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    assert!(started.elapsed() < PATIENCE + Duration::from_secs(2));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_host_unavailable_for_a_while_is_waited_for_and_nothing_is_lost() -> Result<()> {
+    // 503 for the second and third fetch (four tries each), then honest again.
+    let reported = backfill(|asked, call| {
+        if (2..=9).contains(&call) {
+            (
+                503,
+                r#"{"code":-1001,"msg":"Service unavailable"}"#.to_owned(),
+            )
+        } else {
+            honest(asked)
+        }
+    })
+    .await?;
+    assert_eq!(reported.ids(), ids(FROM..=TO));
+    assert_eq!(reported.lost(), Vec::new());
+    assert_eq!(reported.asked.len(), 3 + 8);
     Ok(())
 }
 
