@@ -144,7 +144,7 @@ impl Scenario {
                 "rotations on lifetime and on serverShutdown, make-before-break: no disconnect, no outage, no duplicate"
             }
             Scenario::EndpointFailover => {
-                "the streams continue through the second endpoint while the first still refuses (skipped when the client never tries another endpoint)"
+                "the client fails over to the second endpoint and the streams continue through it while the first still refuses"
             }
             Scenario::SlowConsumer => {
                 "the slow subscriber is told Lagged; received + missed = delivered; the other subscriber loses nothing and is never held up"
