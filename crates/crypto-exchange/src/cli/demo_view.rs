@@ -150,7 +150,7 @@ pub(crate) fn summary(summary: &DemoSummary) -> Vec<String> {
     let events: u64 = last.streams.iter().map(|s| s.events).sum();
     vec![
         format!(
-            "summary: {events} events in {:.1}s; {} faults injected, {} recoveries (MTTR mean {}, max {}); {} rotations without a gap",
+            "summary: {events} events in {:.1}s; {} faults injected, {} recoveries (MTTR mean {}, max {}); {} make-before-break rotations",
             last.elapsed.as_secs_f64(),
             last.faults,
             last.recoveries,
