@@ -73,7 +73,7 @@ async fn a_rest_host_answering_html_is_contained_by_its_breaker() -> Result<()> 
         c.fallback.connection.failed_after = Duration::from_millis(500);
     });
     let client = Client::new(config)?;
-    let mut sub = client.subscribe(&STREAMS)?;
+    let mut sub = client.subscribe(STREAMS)?;
 
     // Wait for the REST breaker to open: polling has met the garbage.
     let deadline = Instant::now() + WAIT;
