@@ -2,11 +2,11 @@
 //! serde-typed [`Settings`] (TOML keys, durations such as `"30s"`), read in
 //! layers (defaults < file < environment < flags) by [`Loader`], checked all at
 //! once ([`Settings::problems`]), and turned into the library's
-//! [`ClientConfig`] ([`Settings::client_config`]).
+//! [`ClientConfig`](crate::ClientConfig) ([`Settings::client_config`]).
 //!
 //! An application can embed [`Settings`] (or one of its sections) in its own
 //! configuration: every section is `#[serde(default, deny_unknown_fields)]`.
-//! Every default equals [`ClientConfig::default`] (DESIGN.md §5); a test keeps
+//! Every default equals [`ClientConfig::default`](crate::ClientConfig::default) (DESIGN.md §5); a test keeps
 //! them equal. The key reference is `docs/configuration.md`.
 
 mod convert;
