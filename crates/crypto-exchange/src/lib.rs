@@ -59,14 +59,15 @@ pub mod client;
 pub mod domain;
 mod error;
 pub mod rest;
+pub mod settings;
 
 pub use book::{BookEvent, BookHandle, BookState, OrderBook, OrderBooks};
 pub use chaos::{run_full_resilience_test, run_resilience_test};
 pub use circuit_breaker::{BreakerConfig, BreakerSnapshot, State as BreakerState};
 pub use client::{
-    Client, ClientConfig, ClientStats, FallbackConfig, FallbackKind, LastValue, Lifecycle,
-    Lifecycles, MetricsSnapshot, OpsHandle, PolledStream, PollingMode, RotationConfig, Source,
-    StreamEvent, Subscription, Unhealthy, Update,
+    AdminToken, Client, ClientConfig, ClientStats, FallbackConfig, FallbackKind, LastValue,
+    Lifecycle, Lifecycles, MetricsSnapshot, OpsHandle, PolledStream, PollingMode, RotationConfig,
+    Source, StreamEvent, Subscription, Unhealthy, Update,
 };
 pub use error::ClientError;
 /// The degradation policy behind [`Client::stream_status`], [`Client::last`]

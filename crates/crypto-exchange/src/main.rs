@@ -1,11 +1,12 @@
 //! `crypto-exchange`: the market-data gateway binary.
 //!
-//! Subcommands: `demo`, `stream`, `sim`, `chaos`. Exit codes: 0 success (also a
+//! Subcommands: `demo`, `stream`, `sim`, `chaos`, `config`. Exit codes: 0 success (also a
 //! `--duration` that ran out, Ctrl-C, or a closed output pipe), 1 a runtime
 //! failure (for `chaos`: a scenario failed its verification), 2 bad arguments or
 //! configuration. Logs go to stderr (`RUST_LOG` sets the level), so stdout stays
 //! clean for `--output jsonl` and `chaos --json`.
 
+#[macro_use]
 mod cli;
 
 use std::process::ExitCode;
@@ -16,8 +17,21 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "crypto-exchange", version, propagate_version = true)]
 struct Cli {
+    /// Log format on stderr: `text` (human; coloured on a terminal) or `json`
+    /// (one JSON object per line, with the span path). Level: RUST_LOG.
+    #[arg(long, value_enum, global = true, default_value = "text")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How logs are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// JSON lines (fields, current span and span list).
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -31,10 +45,13 @@ enum Command {
     /// Run the resilience scenarios against the embedded simulator and write a
     /// report (exit code 1 when a scenario fails its verification).
     Chaos(cli::chaos::ChaosArgs),
+    /// Check a configuration file, or show the effective configuration.
+    Config(cli::config::ConfigArgs),
 }
 
 fn main() -> ExitCode {
-    let command = Cli::parse().command;
+    let cli = Cli::parse();
+    let command = cli.command;
     // `demo` and `chaos` report faults, alerts and recoveries themselves (a
     // live view, a report); their logs would only garble that, so they are off
     // unless RUST_LOG asks for them.
@@ -42,13 +59,28 @@ fn main() -> ExitCode {
         Command::Demo(_) | Command::Chaos(_) => "off",
         _ => "warn",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    match cli.log_format {
+        LogFormat::Json => {
+            cli::use_json_lines();
+            tracing_subscriber::fmt()
+                .json()
+                .with_current_span(true)
+                .with_span_list(true)
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .init();
+        }
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init(),
+    }
+    if let Command::Config(args) = command {
+        return cli::config::run(args);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -62,6 +94,7 @@ fn main() -> ExitCode {
             Command::Stream(args) => cli::stream::run(args).await,
             Command::Sim(args) => run_sim(&args).await,
             Command::Chaos(args) => cli::chaos::run(args).await,
+            Command::Config(args) => cli::config::run(args),
         }
     })
 }

@@ -1,7 +1,7 @@
 //! The binary's ops endpoint: `stream --ops-addr 127.0.0.1:0` prints the
 //! endpoint's URLs on stderr and answers on each path while it streams;
 //! `demo` serves it by default and prints the URLs; a non-loopback address
-//! needs `--ops-allow-remote`.
+//! needs an admin token for `stream` (`--ops-allow-remote` for `demo`).
 
 mod cli_common;
 mod ops_common;
@@ -170,7 +170,7 @@ async fn demo_serves_ops_on_loopback_by_default() -> Result<()> {
 }
 
 #[tokio::test]
-async fn a_remote_ops_address_needs_the_flag() -> Result<()> {
+async fn a_remote_ops_address_needs_an_admin_token() -> Result<()> {
     let refused = run(&[
         "stream",
         "--ws-url",
@@ -185,7 +185,10 @@ async fn a_remote_ops_address_needs_the_flag() -> Result<()> {
     .await?;
     ensure!(refused.code() == Some(2), "{}", refused.transcript());
     ensure!(
-        refused.stderr.contains("--ops-allow-remote"),
+        refused
+            .stderr
+            .contains("ops.addr = 0.0.0.0:0 is not a loopback address")
+            && refused.stderr.contains("ops.admin_token"),
         "{}",
         refused.transcript()
     );

@@ -1,6 +1,18 @@
 //! The `crypto-exchange` command line.
 
+/// A progress line on stderr: plain text, or with `--log-format json` a JSON
+/// object like the log lines (`level` INFO), so stderr stays one format.
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::cli::note("INFO", &format!($($arg)*)) };
+}
+
+/// An error line on stderr, as [`say!`] with `level` ERROR.
+macro_rules! fail {
+    ($($arg:tt)*) => { $crate::cli::note("ERROR", &format!($($arg)*)) };
+}
+
 pub(crate) mod chaos;
+pub(crate) mod config;
 pub(crate) mod demo;
 pub(crate) mod demo_view;
 pub(crate) mod ops;
@@ -8,6 +20,27 @@ pub(crate) mod output;
 pub(crate) mod stream;
 
 use std::time::Duration;
+
+static JSON_LINES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes [`say!`] and [`fail!`] write JSON lines (`--log-format json`).
+pub(crate) fn use_json_lines() {
+    JSON_LINES.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Writes one line to stderr, as text or as a JSON object.
+pub(crate) fn note(level: &str, message: &str) {
+    if JSON_LINES.load(std::sync::atomic::Ordering::Relaxed) {
+        let line = serde_json::json!({
+            "level": level,
+            "target": "crypto_exchange::cli",
+            "fields": { "message": message },
+        });
+        eprintln!("{line}");
+    } else {
+        eprintln!("{message}");
+    }
+}
 
 /// Exit code for a runtime failure.
 pub(crate) const EXIT_RUNTIME: u8 = 1;

@@ -1,13 +1,17 @@
-//! `--ops-addr` and `--ops-allow-remote`: the ops endpoint of `stream` and
-//! `demo` (`/health`, `/health/live`, `/health/ready`, `/metrics`, `/alerts`).
+//! The ops endpoint of `stream` and `demo` (`/health`, `/health/live`,
+//! `/health/ready`, `/metrics`, `/alerts`).
 //!
-//! The endpoint has no authentication, so an address that is not loopback is
-//! refused unless `--ops-allow-remote` says the operator means it.
+//! `stream` mounts the admin controls too (`POST /admin/…`); a non-loopback
+//! address needs `ops.admin_token`, which every admin call must present.
+//! `demo` serves no admin controls; its endpoint has no authentication, so an
+//! address that is not loopback is refused unless `--ops-allow-remote` says
+//! the operator means it.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use crypto_exchange::{Client, Exposure, OpsConfig, OpsHandle};
+use crypto_exchange::settings::OpsSettings;
+use crypto_exchange::{AdminToken, Client, Exposure, OpsConfig, OpsHandle};
 
 use super::{EXIT_RUNTIME, EXIT_USAGE};
 
@@ -48,15 +52,50 @@ pub(crate) async fn start(
     command: &str,
 ) -> Result<OpsHandle, ExitCode> {
     let config = config(addr, allow_remote).map_err(|problem| {
-        eprintln!("{command}: {problem}");
+        fail!("{command}: {problem}");
         ExitCode::from(EXIT_USAGE)
     })?;
     client.serve_ops(config).await.map_err(|error| {
-        eprintln!(
+        fail!(
             "{command}: cannot start the ops endpoint: {error}; choose another --ops-addr (port 0 picks a free one)"
         );
         ExitCode::from(EXIT_RUNTIME)
     })
+}
+
+/// Starts the endpoint with the admin controls for `client`, as `settings`
+/// say (validated before: a non-loopback address has a token); on failure
+/// prints why (prefixed with `command`) and returns the exit code.
+pub(crate) async fn start_admin(
+    client: &Client,
+    settings: &OpsSettings,
+    command: &str,
+) -> Result<OpsHandle, ExitCode> {
+    let token = if settings.admin_token.is_empty() {
+        None
+    } else {
+        Some(AdminToken::new(&settings.admin_token).map_err(|error| {
+            fail!("{command}: {error}");
+            ExitCode::from(EXIT_USAGE)
+        })?)
+    };
+    let config = OpsConfig {
+        bind: settings.addr,
+        ..OpsConfig::default()
+    };
+    client
+        .serve_ops_with_admin(config, token)
+        .await
+        .map_err(|error| {
+            fail!(
+                "{command}: cannot start the ops endpoint: {error}; choose another ops.addr / --ops-addr (port 0 picks a free one)"
+            );
+            if matches!(error, crypto_exchange::ClientError::Config(_)) {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::from(EXIT_RUNTIME)
+            }
+        })
 }
 
 /// The endpoint's URLs, one per path.

@@ -3,33 +3,40 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use crypto_exchange::domain::parse_selection;
-use crypto_exchange::{Client, ClientConfig, Update};
+use crypto_exchange::{Client, Update};
 use ws_transport::WsUrl;
 
-use super::ops;
 use super::output::{Format, Output};
 use super::{EXIT_RUNTIME, EXIT_USAGE, duration, shutdown_signal};
+use super::{config, ops};
 
-/// Options of `stream`.
+/// Options of `stream`. Every option that is also a configuration key
+/// overrides the file and the environment (`docs/configuration.md`).
 #[derive(Debug, clap::Args)]
 pub(crate) struct StreamArgs {
-    /// Symbols, comma-separated (`btcusdt,ethusdt`); any case.
-    #[arg(long, value_name = "LIST", default_value = "")]
-    symbols: String,
+    /// A TOML configuration file (`docs/config.example.toml`); flags and
+    /// CRYPTO_EXCHANGE_* variables override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Symbols, comma-separated (`btcusdt,ethusdt`); any case. Key: streams.symbols.
+    #[arg(long, value_name = "LIST")]
+    symbols: Option<String>,
     /// Stream types, comma-separated: aggTrade, trade, kline_1m, miniTicker,
     /// !miniTicker@arr, ticker, ticker_1h, bookTicker, avgPrice, depth5, depth, depth@100ms, …
+    /// Key: streams.types.
     #[arg(long, value_name = "LIST")]
-    streams: String,
+    streams: Option<String>,
     /// Market-stream base URL; give it several times for failover, the primary
-    /// first. Default: Binance production (three endpoints).
+    /// first. Default: Binance production (three endpoints). Key: endpoints.ws.
     #[arg(long, value_name = "URL", action = clap::ArgAction::Append)]
     ws_url: Vec<String>,
     /// REST base URL; give it several times for failover, the primary first.
-    /// Default: Binance production.
+    /// Default: Binance production. Key: endpoints.rest.
     #[arg(long, value_name = "URL", action = clap::ArgAction::Append)]
     rest_url: Vec<String>,
     /// Output format.
@@ -39,57 +46,80 @@ pub(crate) struct StreamArgs {
     #[arg(long, value_parser = duration)]
     duration: Option<Duration>,
     /// Serve the ops endpoint (/health, /health/live, /health/ready, /metrics,
-    /// /alerts) on this address, for example 127.0.0.1:9898 (port 0: any free
-    /// port); off unless given. Loopback only, unless --ops-allow-remote.
+    /// /alerts, POST /admin/…) on this address, for example 127.0.0.1:9898
+    /// (port 0: any free port). Keys: ops.addr, ops.enabled. A non-loopback
+    /// address needs ops.admin_token (CRYPTO_EXCHANGE_OPS_ADMIN_TOKEN).
     #[arg(long, value_name = "ADDR")]
     ops_addr: Option<SocketAddr>,
-    /// Allow --ops-addr to be a non-loopback address. The endpoint has no
-    /// authentication: expose it only behind a firewall or an authenticating proxy.
-    #[arg(long, requires = "ops_addr")]
-    ops_allow_remote: bool,
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 pub(crate) async fn run(args: StreamArgs) -> ExitCode {
-    let streams = match parse_selection(&args.symbols, &args.streams) {
+    const COMMAND: &str = "crypto-exchange stream";
+    if let Err(problem) = check_urls(&args.ws_url, &args.rest_url) {
+        fail!("{COMMAND}: {problem}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    // Flags alone are checked first, so the message names the flag.
+    if let Some(types) = &args.streams
+        && (args.symbols.is_some() || args.config.is_none())
+        && let Err(error) = parse_selection(args.symbols.as_deref().unwrap_or(""), types)
+    {
+        fail!("{COMMAND}: {error}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let resolved = match config::load(COMMAND, args.config.as_deref(), |loader| {
+        if !args.ws_url.is_empty() {
+            loader.flag("endpoints.ws", args.ws_url.clone(), "--ws-url");
+        }
+        if !args.rest_url.is_empty() {
+            loader.flag("endpoints.rest", args.rest_url.clone(), "--rest-url");
+        }
+        if let Some(symbols) = &args.symbols {
+            loader.flag("streams.symbols", list(symbols), "--symbols");
+        }
+        if let Some(types) = &args.streams {
+            loader.flag("streams.types", list(types), "--streams");
+        }
+        if let Some(addr) = args.ops_addr {
+            loader.flag("ops.addr", addr.to_string(), "--ops-addr");
+            loader.flag("ops.enabled", true, "--ops-addr");
+        }
+    }) {
+        Ok(resolved) => resolved,
+        Err(code) => return code,
+    };
+    let settings = resolved.settings;
+    let streams = match settings.selected_streams() {
         Ok(streams) if !streams.is_empty() => streams,
         Ok(_) => {
-            eprintln!(
-                "crypto-exchange stream: no streams selected: pass --streams (and --symbols for per-symbol streams)"
+            fail!(
+                "{COMMAND}: no streams selected: pass --streams (and --symbols for per-symbol streams), or set [streams] types and symbols in --config"
             );
             return ExitCode::from(EXIT_USAGE);
         }
         Err(error) => {
-            eprintln!("crypto-exchange stream: {error}");
+            fail!("{COMMAND}: {error}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    if let Err(problem) = check_urls(&args.ws_url, &args.rest_url) {
-        eprintln!("crypto-exchange stream: {problem}");
-        return ExitCode::from(EXIT_USAGE);
-    }
-    if let Some(addr) = args.ops_addr
-        && let Err(problem) = ops::config(addr, args.ops_allow_remote)
-    {
-        eprintln!("crypto-exchange stream: {problem}");
-        return ExitCode::from(EXIT_USAGE);
-    }
-    let mut config = ClientConfig::default();
-    if !args.ws_url.is_empty() {
-        config.endpoints = args.ws_url;
-    }
-    let mut rest = args.rest_url.into_iter();
-    if let Some(primary) = rest.next() {
-        config.rest.base_url = primary;
-        config.rest.fallback_urls = rest.collect();
-    }
-    let client = match Client::new(config) {
+    let started = std::time::Instant::now();
+    let client = match Client::new(settings.client_config()) {
         Ok(client) => client,
         Err(error) => {
-            eprintln!("crypto-exchange stream: {error}");
+            fail!("{COMMAND}: {error}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    eprintln!(
+    tracing::debug!(streams = streams.len(), elapsed = ?started.elapsed(), "client configured");
+    say!(
         "crypto-exchange stream: {} streams; Ctrl-C to stop{}",
         streams.len(),
         args.duration.map_or(String::new(), |d| format!(
@@ -101,29 +131,30 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
     let mut subscription = client.subscribe_streams(streams);
     // After subscribing, so that /health/ready waits for every stream from the
     // first request on.
-    let ops = match args.ops_addr {
-        Some(addr) => {
-            match ops::start(
-                &client,
-                addr,
-                args.ops_allow_remote,
-                "crypto-exchange stream",
-            )
-            .await
-            {
-                Ok(handle) => {
-                    for url in ops::urls(&handle) {
-                        eprintln!("crypto-exchange stream: ops {url}");
+    let ops = if settings.ops.enabled {
+        match ops::start_admin(&client, &settings.ops, COMMAND).await {
+            Ok(handle) => {
+                for url in ops::urls(&handle) {
+                    say!("{COMMAND}: ops {url}");
+                }
+                say!(
+                    "{COMMAND}: admin POST {}/admin/{{breakers/reset,recovery,fallback,rotate}}{}",
+                    handle.base_url(),
+                    if settings.ops.admin_token.is_empty() {
+                        " (loopback, no token)"
+                    } else {
+                        " (bearer token required)"
                     }
-                    Some(handle)
-                }
-                Err(code) => {
-                    client.shutdown().await;
-                    return code;
-                }
+                );
+                Some(handle)
+            }
+            Err(code) => {
+                client.shutdown().await;
+                return code;
             }
         }
-        None => None,
+    } else {
+        None
     };
     let mut output = Output::new(args.output);
     let stop = shutdown_signal(args.duration);
@@ -154,14 +185,14 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
     if let Some(ops) = ops
         && let Err(error) = ops.shutdown().await
     {
-        eprintln!("crypto-exchange stream: ops endpoint: {error}");
+        fail!("crypto-exchange stream: ops endpoint: {error}");
     }
     match result.and(flushed) {
         Ok(()) => ExitCode::SUCCESS,
         // A reader that went away (`| head`) is a normal end.
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("crypto-exchange stream: cannot write output: {error}");
+            fail!("crypto-exchange stream: cannot write output: {error}");
             ExitCode::from(EXIT_RUNTIME)
         }
     }

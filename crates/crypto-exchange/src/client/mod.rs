@@ -13,6 +13,7 @@
 //! the `reconnect` schedule with the shared attempt budget, and rotates
 //! connections before Binance's 24 h cut-off, make-before-break.
 
+mod admin;
 mod config;
 mod degrade;
 mod driver;
@@ -40,6 +41,7 @@ use reconnect::AttemptBudget;
 use tokio::sync::broadcast;
 use ws_transport::WsConnector;
 
+pub use admin::{AdminToken, MAX_ADMIN_BODY, MIN_TOKEN_LEN};
 pub use config::{
     BINANCE_REST_ENDPOINT, BINANCE_STREAM_ENDPOINTS, ClientConfig, FallbackConfig, PollingMode,
     RotationConfig,

@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use tracing::Instrument as _;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -318,10 +319,20 @@ where
                     degrade: degrade.clone(),
                     health: parts.health.clone(),
                 };
+                // Every log of this driver, and its phases' spans (connect,
+                // backoff, rotation), carry the connection's id and endpoint.
+                let span = tracing::info_span!(
+                    "connection",
+                    connection = id,
+                    incarnation = context.incarnation(),
+                    endpoint = tracing::field::Empty,
+                    streams = tracing::field::Empty,
+                );
                 async move {
                     Driver::resume(spec, state).await.run().await;
                     Ok::<(), std::convert::Infallible>(())
                 }
+                .instrument(span)
             };
         match self.supervisor() {
             Some(supervisor) => {

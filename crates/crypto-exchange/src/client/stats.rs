@@ -132,7 +132,14 @@ impl Counters {
     }
 
     pub(crate) fn lagged(&self, missed: u64) {
-        self.lagged.fetch_add(missed, Ordering::Relaxed);
+        let total = self.lagged.fetch_add(missed, Ordering::Relaxed) + missed;
+        self.log(|| {
+            tracing::warn!(
+                missed,
+                total,
+                "a subscriber fell behind its buffer; events skipped for it"
+            );
+        });
     }
 
     pub(crate) fn set_streams(&self, connection: u64, streams: usize) {

@@ -239,6 +239,25 @@ impl OpsServer {
     where
         F: Future<Output = ()> + Send + 'static,
     {
+        self.serve_with(state, axum::Router::new(), shutdown).await
+    }
+
+    /// Like [`serve`](Self::serve), with `extra` routes (an application's
+    /// own, such as admin controls) merged into the ops router. `extra` must
+    /// not set a fallback or reuse one of the ops paths.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Serve`] if the server fails.
+    pub async fn serve_with<F>(
+        self,
+        state: OpsState,
+        extra: axum::Router,
+        shutdown: F,
+    ) -> Result<(), Error>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
         let upkeep = state.prometheus.clone().map(|handle| {
             let every = self.upkeep;
             tokio::spawn(async move {
@@ -250,7 +269,7 @@ impl OpsServer {
                 }
             })
         });
-        let result = axum::serve(self.listener, router(state))
+        let result = axum::serve(self.listener, router(state).merge(extra))
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(|e| Error::Serve {

@@ -31,6 +31,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument as _;
 
 use circuit_breaker::{Outcome, Permit};
 use fallback::{ConnectionMachine, Signal};
@@ -284,7 +285,9 @@ where
         }
     }
     fn emit(&self, event: Lifecycle) {
-        tracing::debug!(connection = self.spec.id, ?event, "lifecycle");
+        // Connection-level only (never per event): the story of one
+        // connection, inside its span.
+        tracing::info!(connection = self.spec.id, ?event, "lifecycle");
         if let Some(health) = &self.spec.health {
             health.on_lifecycle(&event);
         }
@@ -323,6 +326,9 @@ where
                 return;
             };
             self.endpoint = endpoint;
+            let span = tracing::Span::current();
+            span.record("endpoint", self.endpoint().as_str());
+            span.record("streams", self.routes.len());
             self.emit(Lifecycle::Connecting {
                 connection: self.spec.id,
                 endpoint: self.endpoint(),
@@ -334,6 +340,7 @@ where
             let started = std::time::Instant::now();
             let cause = match self
                 .between(async move { connector.connect(&url).await }, false)
+                .instrument(tracing::info_span!("connect", attempt))
                 .await
             {
                 Waited::Shutdown => {
@@ -400,7 +407,8 @@ where
                         rate_limited: matches!(decision, Decision::Backoff { .. }),
                     });
                     let wait = reconnect::rt::wait(&decision);
-                    match self.between(wait, true).await {
+                    let backoff = tracing::info_span!("backoff", delay_ms = millis(*delay));
+                    match self.between(wait, true).instrument(backoff).await {
                         Waited::Done(_) => {
                             // The schedule's delay is over; now the shared budget.
                             self.between(reconnect::rt::acquire(&budget), false)
@@ -435,6 +443,13 @@ where
                 command = self.commands.recv() => match command {
                     None | Some(Command::Shutdown) => return Waited::Shutdown,
                     Some(Command::Rotate) => {
+                        // `trigger_recovery` ends a forced polling wherever
+                        // it finds the driver: also in a reconnect wait, or
+                        // `hold_polling` would wait for a second one.
+                        if self.forced_polling {
+                            self.forced_polling = false;
+                            self.publish_feed();
+                        }
                         if retry_cuts {
                             return Waited::Retry;
                         }
@@ -575,7 +590,11 @@ where
                 return Ended::Lost(Cause::Rotation);
             }
             if let Some(reason) = self.rotate_requested.take() {
-                match self.rotate(&mut connection, reason).await {
+                match self
+                    .rotate(&mut connection, reason)
+                    .instrument(tracing::info_span!("rotation", reason))
+                    .await
+                {
                     rotation::Outcome::Rotated => {
                         let at = self.rotation_deadline();
                         rotation_timer.as_mut().reset(at);

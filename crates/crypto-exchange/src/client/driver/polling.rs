@@ -149,16 +149,20 @@ where
     C: Connector + Clone + Send + Sync + 'static,
     D: Decode,
 {
-    /// Applies a signal to the connection machine; a transition updates the
-    /// plan and polling.
+    /// Applies a signal to the connection machine; a transition, or a
+    /// change of the feed without one (the link coming up again after a
+    /// forced polling), updates the plan and polling.
     pub(super) fn signal(&mut self, signal: Signal) {
         let now = now();
+        let before = self.feed();
         let transition = self
             .machine
             .as_mut()
             .and_then(|machine| machine.on_signal(signal, now));
         if let Some(transition) = transition {
             self.on_transition(transition);
+        } else if self.feed() != before {
+            self.publish_feed();
         }
     }
 

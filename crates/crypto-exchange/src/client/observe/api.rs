@@ -101,6 +101,6 @@ impl Client {
     /// be bound.
     pub async fn serve_ops(&self, config: OpsConfig) -> Result<OpsHandle, ClientError> {
         self.inner.observer.ensure_started();
-        ops::serve(&self.inner.health, &config).await
+        ops::serve(&self.inner.health, &config, None).await
     }
 }

@@ -66,6 +66,7 @@ impl HealthFeed {
 pub(crate) async fn serve(
     feed: &Arc<HealthFeed>,
     config: &OpsConfig,
+    extra: Option<axum::Router>,
 ) -> Result<OpsHandle, ClientError> {
     let server = health::ops::bind(config).await?;
     let prometheus = prometheus();
@@ -74,10 +75,12 @@ pub(crate) async fn serve(
     let id = feed.attach(publisher);
     let addr = server.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server.serve(state, async move {
-        // A dropped handle stops the server too.
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(
+        server.serve_with(state, extra.unwrap_or_default(), async move {
+            // A dropped handle stops the server too.
+            let _ = stopped.await;
+        }),
+    );
     tracing::info!(%addr, "ops endpoint: /health /health/live /health/ready /metrics /alerts");
     Ok(OpsHandle {
         addr,
