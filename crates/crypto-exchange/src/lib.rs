@@ -59,6 +59,7 @@ pub mod client;
 pub mod domain;
 mod error;
 pub mod rest;
+pub mod user;
 
 pub use book::{BookEvent, BookHandle, BookState, OrderBook, OrderBooks};
 pub use chaos::{run_full_resilience_test, run_resilience_test};

@@ -15,7 +15,7 @@
 
 mod config;
 mod degrade;
-mod driver;
+pub(crate) mod driver;
 mod endpoints;
 mod fallback_api;
 mod lifecycle;
