@@ -1,6 +1,6 @@
 //! `crypto-exchange`: the market-data gateway binary.
 //!
-//! Subcommands: `demo`, `stream`, `sim`, `chaos`. Exit codes: 0 success (also a
+//! Subcommands: `demo`, `stream`, `sim`, `chaos`, `user`. Exit codes: 0 success (also a
 //! `--duration` that ran out, Ctrl-C, or a closed output pipe), 1 a runtime
 //! failure (for `chaos`: a scenario failed its verification), 2 bad arguments or
 //! configuration. Logs go to stderr (`RUST_LOG` sets the level), so stdout stays
@@ -31,6 +31,9 @@ enum Command {
     /// Run the resilience scenarios against the embedded simulator and write a
     /// report (exit code 1 when a scenario fails its verification).
     Chaos(cli::chaos::ChaosArgs),
+    /// Stream one account's own events (orders, fills, balances) as JSON lines;
+    /// keys come from environment variables (default endpoints: Binance production).
+    User(cli::user::UserArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
             Command::Stream(args) => cli::stream::run(args).await,
             Command::Sim(args) => run_sim(&args).await,
             Command::Chaos(args) => cli::chaos::run(args).await,
+            Command::User(args) => cli::user::run(args).await,
         }
     })
 }
