@@ -46,13 +46,15 @@ pub(crate) struct UserArgs {
 fn env_var(name: &str, what: &str) -> Result<String, String> {
     match std::env::var(name) {
         Ok(value) if !value.trim().is_empty() => Ok(value),
-        Ok(_) => Err(format!("the environment variable {name} ({what}) is empty: set it")),
+        Ok(_) => Err(format!(
+            "the environment variable {name} ({what}) is empty: set it"
+        )),
         Err(std::env::VarError::NotPresent) => Err(format!(
             "the environment variable {name} ({what}) is not set: export it, e.g. `export {name}=…`"
         )),
-        Err(std::env::VarError::NotUnicode(_)) => {
-            Err(format!("the environment variable {name} ({what}) is not valid UTF-8"))
-        }
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!(
+            "the environment variable {name} ({what}) is not valid UTF-8"
+        )),
     }
 }
 
@@ -112,7 +114,10 @@ pub(crate) async fn run(args: UserArgs) -> ExitCode {
             break ExitCode::SUCCESS;
         };
         if let Some(line) = update.to_json() {
-            if writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_err() {
+            if writeln!(stdout, "{line}")
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
                 // The reader went away (a closed pipe): a normal end.
                 break ExitCode::SUCCESS;
             }
@@ -138,15 +143,22 @@ fn describe(status: &UserStatus) -> String {
     match status {
         UserStatus::Connecting => "connecting".to_owned(),
         UserStatus::Subscribed { subscription_id } => {
-            format!("subscribed (subscription {})", subscription_id.map_or("?".to_owned(), |id| id.to_string()))
+            format!(
+                "subscribed (subscription {})",
+                subscription_id.map_or("?".to_owned(), |id| id.to_string())
+            )
         }
         UserStatus::Reconciled { fills, duplicates } => {
-            format!("reconciled: {fills} missed fills delivered, {duplicates} duplicates removed so far")
+            format!(
+                "reconciled: {fills} missed fills delivered, {duplicates} duplicates removed so far"
+            )
         }
         UserStatus::ReconcileFailed { error } => format!("reconcile failed, retrying: {error}"),
         UserStatus::Disconnected { cause } => format!("disconnected: {cause}"),
         UserStatus::Reconnecting { delay_ms } => format!("reconnecting in {delay_ms} ms"),
-        UserStatus::UnknownEvent { event_type } => format!("skipped an unknown event {event_type:?}"),
+        UserStatus::UnknownEvent { event_type } => {
+            format!("skipped an unknown event {event_type:?}")
+        }
         UserStatus::Undecodable { problem } => format!("skipped a frame: {problem}"),
         other => format!("{other:?}"),
     }

@@ -127,7 +127,11 @@ impl FillLedger {
         let cursor = self.symbols.entry(symbol.to_owned()).or_default();
         let mut fresh = Vec::new();
         for row in rows {
-            let old = cursor.upto.is_some_and(|u| row.id <= u) || row.time < since;
+            // Without a cursor, the fetch went by time: older fills are history.
+            let old = match cursor.upto {
+                Some(upto) => row.id <= upto,
+                None => row.time < since,
+            };
             let top = cursor.upto.map_or(row.id, |u| u.max(row.id));
             if !old && !cursor.seen.contains(&row.id) {
                 fresh.push(row);
@@ -206,7 +210,10 @@ mod tests {
         ledger.out_of_sync();
         assert!(ledger.live("BTCUSDT", 10));
         assert_eq!(ledger.plan(), [("BTCUSDT".into(), From::Id(8))]);
-        let fresh = ledger.reconciled("BTCUSDT", vec![trade(8, 2), trade(9, 2), trade(10, 2)]);
+        let fresh = ledger.reconciled(
+            "BTCUSDT",
+            vec![trade(8, 2_000), trade(9, 2_000), trade(10, 2_000)],
+        );
         assert_eq!(ids(&fresh), [8, 9]);
         ledger.finish();
         // 11 arrived live during the reconcile's fetch, after the rows were read.

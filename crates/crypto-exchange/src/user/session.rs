@@ -104,13 +104,28 @@ impl UserTask {
         .await
     }
 
-    /// The task: runs until stopped or a permanent error.
+    /// The task: runs until stopped (then says so) or a permanent error.
     pub(crate) async fn run(
         self: Arc<Self>,
         shared: Arc<Shared>,
         ledger: Preserved<FillLedger>,
         mut stop: watch::Receiver<bool>,
     ) -> Result<(), String> {
+        let result = self.run_until_stopped(&shared, &ledger, &mut stop).await;
+        if *stop.borrow() {
+            self.status(&shared, UserStatus::Stopped { error: None })
+                .await;
+        }
+        result
+    }
+
+    async fn run_until_stopped(
+        &self,
+        shared: &Arc<Shared>,
+        ledger: &Preserved<FillLedger>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<(), String> {
+        let (shared, ledger, mut stop) = (Arc::clone(shared), ledger, stop);
         let machine = Reconnector::new(
             shared.config.reconnect.clone(),
             ChaCha8Rng::seed_from_u64(self.seed),
