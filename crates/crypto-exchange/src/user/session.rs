@@ -121,11 +121,10 @@ impl UserTask {
 
     async fn run_until_stopped(
         &self,
-        shared: &Arc<Shared>,
+        shared: &Shared,
         ledger: &Preserved<FillLedger>,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<(), String> {
-        let (shared, ledger, mut stop) = (Arc::clone(shared), ledger, stop);
         let machine = Reconnector::new(
             shared.config.reconnect.clone(),
             ChaCha8Rng::seed_from_u64(self.seed),
@@ -151,7 +150,7 @@ impl UserTask {
                 _ = driver.acquire() => {}
                 _ = stop.changed() => return Ok(()),
             }
-            if !self.status(&shared, UserStatus::Connecting).await {
+            if !self.status(shared, UserStatus::Connecting).await {
                 return Ok(());
             }
             let connected = tokio::select! {
@@ -160,9 +159,8 @@ impl UserTask {
             };
             let (cause, outcome) = match connected {
                 Ok(conn) => {
-                    let (end, outcome) = self
-                        .session(&shared, conn, &ledger, &mut stop, &mut driver)
-                        .await;
+                    let (end, outcome) =
+                        self.session(shared, conn, ledger, stop, &mut driver).await;
                     match end {
                         End::Stopped => {
                             shared.breaker.on_result(
@@ -178,7 +176,7 @@ impl UserTask {
                                 Outcome::Success,
                                 reconnect::rt::now(),
                             );
-                            self.status(&shared, UserStatus::Stopped { error: Some(error) })
+                            self.status(shared, UserStatus::Stopped { error: Some(error) })
                                 .await;
                             return Ok(());
                         }
@@ -193,7 +191,7 @@ impl UserTask {
             ledger.update(FillLedger::out_of_sync);
             let reason = cause_text(&cause);
             if !self
-                .status(&shared, UserStatus::Disconnected { cause: reason })
+                .status(shared, UserStatus::Disconnected { cause: reason })
                 .await
             {
                 return Ok(());
@@ -202,7 +200,7 @@ impl UserTask {
             match &decision {
                 Decision::Abandon(reason) => {
                     let error = UserError::Config(format!("gave up reconnecting: {reason:?}"));
-                    self.status(&shared, UserStatus::Stopped { error: Some(error) })
+                    self.status(shared, UserStatus::Stopped { error: Some(error) })
                         .await;
                     return Ok(());
                 }
@@ -210,7 +208,7 @@ impl UserTask {
                     let delay = other.delay().unwrap_or_default();
                     let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
                     if !self
-                        .status(&shared, UserStatus::Reconnecting { delay_ms })
+                        .status(shared, UserStatus::Reconnecting { delay_ms })
                         .await
                     {
                         return Ok(());
