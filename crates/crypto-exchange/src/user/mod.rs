@@ -237,6 +237,7 @@ impl UserManager {
             breaker,
             rest,
             updates,
+            skipped: AtomicU64::new(0),
         });
         Ok((
             UserManager {
@@ -327,6 +328,13 @@ impl UserManager {
             .collect();
         names.sort();
         names
+    }
+
+    /// Frames skipped so far over every user: events of unknown types and frames
+    /// that could not be decoded (each also reported as a [`UserStatus`]).
+    #[must_use]
+    pub fn skipped_frames(&self) -> u64 {
+        self.shared.skipped.load(Ordering::Relaxed)
     }
 
     /// Stops every user and waits for their tasks (within the supervisor's

@@ -41,6 +41,8 @@ pub(crate) struct Shared {
     pub(crate) breaker: SharedBreaker,
     pub(crate) rest: crate::rest::RestClient,
     pub(crate) updates: mpsc::Sender<UserUpdate>,
+    /// Events of unknown types and undecodable frames, over every user.
+    pub(crate) skipped: std::sync::atomic::AtomicU64,
 }
 
 /// One user's fixed part.
@@ -360,6 +362,9 @@ impl UserTask {
         let mut subscribed = false;
         let mut outcome = Outcome::Failure;
         let timeout = shared.config.request_timeout;
+        // Until this session's first reconcile completes, fills may have been
+        // missed (also after a restart of the task, whose ledger was preserved).
+        ledger.update(FillLedger::out_of_sync);
         let mut send_subscribe =
             |conn: &mut Connection, pending: &mut Option<(String, Instant)>| {
                 request_no += 1;
@@ -434,6 +439,7 @@ impl UserTask {
                             }
                         }
                         Ok(Frame::Unknown { event_type }) => {
+                            shared.skipped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             if self.status(shared, UserStatus::UnknownEvent { event_type }).await { None } else { Some(End::Stopped) }
                         }
                         Ok(Frame::ServerShutdown) => {
@@ -441,6 +447,7 @@ impl UserTask {
                             Some(End::Lost(Cause::ServerShutdown))
                         }
                         Err(problem) => {
+                            shared.skipped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             tracing::warn!(user = %self.name, %problem, "undecodable user data frame skipped");
                             if self.status(shared, UserStatus::Undecodable { problem }).await { None } else { Some(End::Stopped) }
                         }
