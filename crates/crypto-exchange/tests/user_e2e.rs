@@ -18,6 +18,20 @@ use user_common::{
     sim, sim_balances,
 };
 
+/// The next aggregate-trade id of a market subscription.
+async fn next_agg_id(sub: &mut crypto_exchange::Subscription) -> Result<u64> {
+    loop {
+        let update = tokio::time::timeout(user_common::WAIT, sub.next())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the market subscription ended"))?;
+        if let crypto_exchange::Update::Event(event) = update
+            && let crypto_exchange::domain::Event::AggTrade(trade) = &event.event
+        {
+            return Ok(trade.agg_trade_id);
+        }
+    }
+}
+
 fn is_subscribed(s: &UserStatus) -> bool {
     matches!(s, UserStatus::Subscribed { .. })
 }
@@ -115,6 +129,13 @@ async fn a_revoked_user_stops_for_good_and_the_other_continues() -> Result<()> {
     let sim = sim().await?;
     let (manager, updates) = manager(&sim)?;
     let mut reader = Reader::new(updates);
+    // A market stream on the same simulator, next to the users.
+    let market = crypto_exchange::Client::new(crypto_exchange::ClientConfig::with_endpoints(
+        sim.ws_url(),
+        sim.rest_url(),
+    ))?;
+    let mut trades = market.subscribe(["ethusdt@aggTrade"])?;
+    let first_trade = next_agg_id(&mut trades).await?;
     manager.add(UserConfig::new("hmac", hmac_credentials(), &["BTCUSDT"]))?;
     // The Ed25519 user's subscription is verified by the simulator's own Ed25519.
     manager.add(UserConfig::new("ed", ed_credentials(), &["BTCUSDT"]))?;
@@ -178,6 +199,11 @@ async fn a_revoked_user_stops_for_good_and_the_other_continues() -> Result<()> {
     // The stopped user did nothing more: no reconnect, no status.
     assert_eq!(reader.user("hmac").statuses.len(), hmac_statuses);
     assert_eq!(manager.users(), ["ed", "hmac"]);
+
+    // The market stream never noticed: it keeps delivering, on its first connection.
+    let later = next_agg_id(&mut trades).await?;
+    assert!(later > first_trade);
+    assert_eq!(market.stats().connect_failures, 0, "{:?}", market.stats());
 
     // Removing and re-adding at run time.
     manager.remove("ed")?;
