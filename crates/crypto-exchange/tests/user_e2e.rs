@@ -127,13 +127,14 @@ async fn every_fill_arrives_exactly_once_through_resets() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_user_stops_for_good_and_the_other_continues() -> Result<()> {
     let sim = sim().await?;
-    let (manager, updates) = manager(&sim)?;
-    let mut reader = Reader::new(updates);
-    // A market stream on the same simulator, next to the users.
+    // A market stream on the same simulator; the users share its REST client and
+    // connection-attempt budget.
     let market = crypto_exchange::Client::new(crypto_exchange::ClientConfig::with_endpoints(
         sim.ws_url(),
         sim.rest_url(),
     ))?;
+    let (manager, updates) = market.user_manager(user_common::manager_config(&sim))?;
+    let mut reader = Reader::new(updates);
     let mut trades = market.subscribe(["ethusdt@aggTrade"])?;
     let first_trade = next_agg_id(&mut trades).await?;
     manager.add(UserConfig::new("hmac", hmac_credentials(), &["BTCUSDT"]))?;

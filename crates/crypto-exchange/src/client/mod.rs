@@ -82,6 +82,8 @@ struct Inner {
     /// The health monitor (`observe`), and its task (stopped when dropped).
     health: Arc<HealthFeed>,
     observer: Starter,
+    /// The connection-attempt budget every connection spends (user data too).
+    budget: AttemptBudget,
 }
 
 impl Inner {
@@ -162,7 +164,7 @@ impl Client {
             config: config.clone(),
             endpoints: endpoints.clone(),
             connector,
-            budget,
+            budget: budget.clone(),
             lifecycle: lifecycle.clone(),
             counters: counters.clone(),
             health: Some(health.clone()),
@@ -187,8 +189,19 @@ impl Client {
                 degrade,
                 health,
                 observer,
+                budget,
             }),
         })
+    }
+
+    /// The REST client (one weight budget per IP), for the user manager.
+    pub(crate) fn rest_client(&self) -> &RestClient {
+        &self.inner.rest
+    }
+
+    /// The connection-attempt budget, for the user manager.
+    pub(crate) fn attempt_budget(&self) -> &AttemptBudget {
+        &self.inner.budget
     }
 
     /// Subscribes to streams by name (`btcusdt@aggTrade`, `ethusdt@depth@100ms`, …).

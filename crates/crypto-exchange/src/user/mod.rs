@@ -178,6 +178,11 @@ struct Running {
 }
 
 /// Supervised user data connections, one per user, added and removed at run time.
+///
+/// Standalone ([`UserManager::new`]) or composed with a market-stream
+/// [`Client`](crate::Client) ([`Client::user_manager`](crate::Client::user_manager)),
+/// which shares the client's REST client (one request-weight budget per IP) and
+/// connection-attempt budget (300 per 5 minutes per IP, WebSocket API included).
 pub struct UserManager {
     shared: Arc<Shared>,
     supervisor: Mutex<Option<Supervisor>>,
@@ -204,6 +209,13 @@ impl UserManager {
     /// # Errors
     /// [`UserError::Config`] naming every invalid setting.
     pub fn new(config: UserManagerConfig) -> Result<(Self, UserUpdates), UserError> {
+        Self::build(config, None)
+    }
+
+    fn build(
+        config: UserManagerConfig,
+        client: Option<&crate::Client>,
+    ) -> Result<(Self, UserUpdates), UserError> {
         let problems = config.problems();
         if !problems.is_empty() {
             return Err(UserError::Config(problems.join("; ")));
@@ -214,13 +226,19 @@ impl UserManager {
             .map_err(|e| UserError::Config(format!("ws_api_url: {e}")))?;
         let connector = ws_transport::WsConnector::new(config.transport.clone())
             .map_err(|e| UserError::Config(format!("transport: {e}")))?;
-        let budget = reconnect::AttemptBudget::new(config.attempt_budget.clone())
-            .map_err(|e| UserError::Config(format!("attempt_budget: {e}")))?;
+        let budget = match client {
+            Some(client) => client.attempt_budget().clone(),
+            None => reconnect::AttemptBudget::new(config.attempt_budget.clone())
+                .map_err(|e| UserError::Config(format!("attempt_budget: {e}")))?,
+        };
         let breaker =
             circuit_breaker::SharedBreaker::new(circuit_breaker::BreakerConfig::default())
                 .map_err(|e| UserError::Config(format!("breaker: {e}")))?;
-        let rest = crate::rest::RestClient::new(config.rest.clone())
-            .map_err(|e| UserError::Config(e.to_string()))?;
+        let rest = match client {
+            Some(client) => client.rest_client().clone(),
+            None => crate::rest::RestClient::new(config.rest.clone())
+                .map_err(|e| UserError::Config(e.to_string()))?,
+        };
         let (supervisor, mut events) = Supervisor::new(config.supervisor.clone())
             .map_err(|e| UserError::Config(format!("supervisor: {e}")))?;
         tokio::spawn(async move {
@@ -356,5 +374,21 @@ impl UserManager {
         if let Some(supervisor) = supervisor {
             let _ = supervisor.shutdown().await;
         }
+    }
+}
+
+impl crate::Client {
+    /// A [`UserManager`] sharing this client's REST client and connection-attempt
+    /// budget, since Binance counts both per IP across market streams, the
+    /// WebSocket API and REST. `config.rest` and `config.attempt_budget` are not
+    /// used: the client's own apply.
+    ///
+    /// # Errors
+    /// As [`UserManager::new`].
+    pub fn user_manager(
+        &self,
+        config: UserManagerConfig,
+    ) -> Result<(UserManager, UserUpdates), UserError> {
+        UserManager::build(config, Some(self))
     }
 }

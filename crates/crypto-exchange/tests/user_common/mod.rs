@@ -84,7 +84,12 @@ pub(crate) async fn sim() -> Result<SimHandle> {
 
 /// A manager on the simulator, with a quick reconnect schedule.
 pub(crate) fn manager(sim: &SimHandle) -> Result<(UserManager, UserUpdates)> {
-    let config = UserManagerConfig {
+    Ok(UserManager::new(manager_config(sim))?)
+}
+
+/// The settings of [`manager`].
+pub(crate) fn manager_config(sim: &SimHandle) -> UserManagerConfig {
+    UserManagerConfig {
         ws_api_url: sim.ws_api_url(),
         rest: RestConfig {
             base_url: sim.rest_url(),
@@ -96,8 +101,7 @@ pub(crate) fn manager(sim: &SimHandle) -> Result<(UserManager, UserUpdates)> {
             ..ReconnectConfig::default()
         },
         ..UserManagerConfig::default()
-    };
-    Ok(UserManager::new(config)?)
+    }
 }
 
 /// Places a market order signed with `credentials`; returns the trade ids of its fills.
