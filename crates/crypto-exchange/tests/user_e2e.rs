@@ -243,6 +243,20 @@ async fn wrong_keys_and_clock_skew_are_permanent_and_clear() -> Result<()> {
     let mut skewed = UserConfig::new("skewed", hmac_credentials(), &[]);
     skewed.clock_offset_ms = -120_000;
     manager.add(skewed)?;
+    // A symbol the exchange does not list is left out of reconciles, not retried.
+    manager.add(UserConfig::new(
+        "bad-symbol",
+        hmac_credentials(),
+        &["BTCUSDT", "NOPEUSDT"],
+    ))?;
+    reader
+        .until("the unlisted symbol is reported and the reconcile completes", |r| {
+            let u = r.user("bad-symbol");
+            u.count(|s| matches!(s, UserStatus::ReconcileFailed { error } if error.contains("NOPEUSDT")))
+                == 1
+                && u.count(is_reconciled) == 1
+        })
+        .await?;
     let stopped = |s: &UserStatus| matches!(s, UserStatus::Stopped { .. });
     reader
         .until("both stop", |r| {

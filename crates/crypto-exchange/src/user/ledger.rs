@@ -100,6 +100,11 @@ impl FillLedger {
         self.symbols.entry(symbol.to_owned()).or_default();
     }
 
+    /// Stops reconciling a symbol (one the exchange does not list).
+    pub(crate) fn forget(&mut self, symbol: &str) {
+        self.symbols.remove(symbol);
+    }
+
     /// What a reconcile must fetch, per symbol.
     pub(crate) fn plan(&self) -> Vec<(String, From)> {
         self.symbols

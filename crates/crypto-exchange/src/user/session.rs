@@ -70,6 +70,8 @@ struct Reconciled {
     account: AccountSnapshot,
     open_orders: Vec<OpenOrder>,
     trades: Vec<(String, Vec<AccountTrade>)>,
+    /// Symbols the exchange does not list (-1121): left out from now on.
+    unlisted: Vec<String>,
 }
 
 impl UserTask {
@@ -254,6 +256,7 @@ impl UserTask {
             let account = calls.account().await?;
             let open_orders = calls.open_orders().await?;
             let mut trades = Vec::new();
+            let mut unlisted = Vec::new();
             let mut symbols: Vec<(String, super::ledger::From)> = plan;
             for order in &open_orders {
                 if !symbols.iter().any(|(s, _)| *s == order.symbol) {
@@ -262,13 +265,20 @@ impl UserTask {
                 }
             }
             for (symbol, from) in symbols {
-                let rows = calls.trades(&symbol, from).await?;
-                trades.push((symbol, rows));
+                match calls.trades(&symbol, from).await {
+                    Ok(rows) => trades.push((symbol, rows)),
+                    Err(UserError::Rest(crate::rest::RestError::Refused {
+                        code: Some(-1121),
+                        ..
+                    })) => unlisted.push(symbol),
+                    Err(error) => return Err(error),
+                }
             }
             Ok(Reconciled {
                 account,
                 open_orders,
                 trades,
+                unlisted,
             })
         })
     }
@@ -285,6 +295,9 @@ impl UserTask {
             for order in &found.open_orders {
                 l.watch(&order.symbol);
             }
+            for symbol in &found.unlisted {
+                l.forget(symbol);
+            }
             for (symbol, rows) in found.trades {
                 fresh.extend(l.reconciled(&symbol, rows));
             }
@@ -292,6 +305,17 @@ impl UserTask {
             l.finish();
         });
         let fills = fresh.len();
+        for symbol in found.unlisted {
+            let error = format!(
+                "symbol {symbol} is not listed by the exchange (-1121): left out of reconciles; check the configured symbols"
+            );
+            if !self
+                .status(shared, UserStatus::ReconcileFailed { error })
+                .await
+            {
+                return false;
+            }
+        }
         for trade in fresh {
             if !self
                 .event(shared, EventSource::Reconcile, UserEvent::Trade(trade))
