@@ -136,11 +136,7 @@ impl Tracker {
                         ensure!(
                             id == last + 1,
                             "{stream}: id {id} after {last} ({}; {:?})",
-                            if id <= last {
-                                "a duplicate"
-                            } else {
-                                "ids missing"
-                            },
+                            if id <= last { "a duplicate" } else { "ids missing" },
                             event.source
                         );
                     }
@@ -221,12 +217,9 @@ pub async fn until_tracked(
 ) -> Result<()> {
     let deadline = Instant::now() + WAIT;
     while !done(tracker) {
-        let update = timeout(
-            deadline.saturating_duration_since(Instant::now()),
-            sub.next(),
-        )
-        .await
-        .context("the awaited events did not come in time")?;
+        let update = timeout(deadline.saturating_duration_since(Instant::now()), sub.next())
+            .await
+            .context("the awaited events did not come in time")?;
         tracker.take(update)?;
     }
     Ok(())

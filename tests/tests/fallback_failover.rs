@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Result, ensure};
 use chaos::Fault;
 use crypto_exchange::{Lifecycle, Source};
-use e2e::fallback::{Exchange, subscribed, until_signal, until_tracked};
+use e2e::fallback::{Exchange, until_signal, until_tracked, subscribed};
 
 const STREAMS: [&str; 3] = ["btcusdt@aggTrade", "ethusdt@trade", "btcusdt@bookTicker"];
 
@@ -21,10 +21,7 @@ async fn the_primary_fails_over_and_back_without_a_gap_or_a_duplicate() -> Resul
     let (client, mut sub, mut lifecycle, mut tracker) =
         subscribed(exchange.config(|_| {}), &STREAMS).await?;
     ensure!(client.best_endpoint() == Some(primary.clone()));
-    until_tracked(&mut sub, &mut tracker, |t| {
-        t.ids.values().sum::<u64>() >= 50
-    })
-    .await?;
+    until_tracked(&mut sub, &mut tracker, |t| t.ids.values().sum::<u64>() >= 50).await?;
 
     // The primary goes down hard: open connections reset, new ones too.
     let fault = exchange.primary.set_fault(Fault::Reset)?;
@@ -56,10 +53,7 @@ async fn the_primary_fails_over_and_back_without_a_gap_or_a_duplicate() -> Resul
         failover.as_secs_f64() * 1e3,
         from_decision.as_secs_f64() * 1e3,
     );
-    ensure!(
-        switched_at.is_some(),
-        "no switch to the secondary was signalled"
-    );
+    ensure!(switched_at.is_some(), "no switch to the secondary was signalled");
     // The schedule's first delays (100, 200 ms ±10 %) and handshakes on loopback.
     ensure!(
         delays.len() <= 3,
@@ -99,10 +93,7 @@ async fn the_primary_fails_over_and_back_without_a_gap_or_a_duplicate() -> Resul
     .await?;
     // Nothing was polled: a WebSocket endpoint was usable throughout.
     ensure!(tracker.of(Source::Poll) == 0, "{:?}", tracker.counts);
-    ensure!(
-        exchange.primary.counters().active >= 1,
-        "serving on the primary"
-    );
+    ensure!(exchange.primary.counters().active >= 1, "serving on the primary");
     eprintln!("events: {:?}", tracker.counts);
     client.shutdown().await;
     exchange.shutdown().await;

@@ -102,10 +102,7 @@ async fn without_websockets_every_stream_is_polled_within_the_budget_then_live_a
         .iter()
         .map(|p| f64::from(p.weight) * WINDOW.as_secs_f64() / p.interval.as_secs_f64())
         .sum();
-    ensure!(
-        planned <= poll_budget + 1e-9,
-        "planned {planned} of {poll_budget}"
-    );
+    ensure!(planned <= poll_budget + 1e-9, "planned {planned} of {poll_budget}");
     // The most one window can see if the polls line up: one extra poll each.
     let peak: u64 = polled
         .iter()
@@ -120,19 +117,14 @@ async fn without_websockets_every_stream_is_polled_within_the_budget_then_live_a
     // Serve by polling for a few windows; every stream gets polled values.
     let polling_from = tracker.counts.clone();
     let mut max_window = 0;
-    until(
-        &mut sub,
-        &mut tracker,
-        "every stream delivered by polling",
-        |t| {
-            max_window = max_window.max(sim_weight(&exchange.sim));
-            STREAMS.iter().all(|s| {
-                let key = ((*s).to_owned(), "poll");
-                let before = polling_from.get(&key).copied().unwrap_or(0);
-                t.counts.get(&key).copied().unwrap_or(0) >= before + 2
-            })
-        },
-    )
+    until(&mut sub, &mut tracker, "every stream delivered by polling", |t| {
+        max_window = max_window.max(sim_weight(&exchange.sim));
+        STREAMS.iter().all(|s| {
+            let key = ((*s).to_owned(), "poll");
+            let before = polling_from.get(&key).copied().unwrap_or(0);
+            t.counts.get(&key).copied().unwrap_or(0) >= before + 2
+        })
+    })
     .await?;
     // Polling continued every trade stream from its last live id (the
     // tracker checks each id follows the previous one).
@@ -147,10 +139,7 @@ async fn without_websockets_every_stream_is_polled_within_the_budget_then_live_a
          {allowance}, simulator limit {LIMIT})",
         stats.polls, stats.polled_events
     );
-    ensure!(
-        max_window <= u32::try_from(peak)?.max(1),
-        "{max_window} above {peak}"
-    );
+    ensure!(max_window <= u32::try_from(peak)?.max(1), "{max_window} above {peak}");
     ensure!(u64::from(max_window) <= u64::from(allowance));
 
     // The WebSockets come back: live again, no gap, no repeat.
@@ -170,10 +159,7 @@ async fn without_websockets_every_stream_is_polled_within_the_budget_then_live_a
     })
     .await?;
     let live_from = tracker.of(Source::Live);
-    until_tracked(&mut sub, &mut tracker, |t| {
-        t.of(Source::Live) >= live_from + 200
-    })
-    .await?;
+    until_tracked(&mut sub, &mut tracker, |t| t.of(Source::Live) >= live_from + 200).await?;
     ensure!(client.service_level() == ServiceLevel::Full);
     let rest = exchange.sim.rest_stats();
     ensure!(

@@ -34,46 +34,27 @@ fn seed() -> Result<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_full_suite_passes_with_short_timings() -> Result<()> {
     let seed = seed()?;
-    eprintln!(
-        "chaos seed {seed} (replay: CHAOS_SEED={seed} cargo test -p crypto-exchange --test chaos_suite)"
-    );
+    eprintln!("chaos seed {seed} (replay: CHAOS_SEED={seed} cargo test -p crypto-exchange --test chaos_suite)");
     let started = Instant::now();
     let suite = run_full_resilience_test(&ScenarioConfig::new(seed).with_duration(PHASE)).await?;
     for outcome in &suite.outcomes {
         eprintln!("{}", outcome.summary_line());
     }
     eprintln!("suite: {:.1} s", started.elapsed().as_secs_f64());
-    ensure!(
-        suite.outcomes.len() == Scenario::ALL.len(),
-        "every scenario ran"
-    );
+    ensure!(suite.outcomes.len() == Scenario::ALL.len(), "every scenario ran");
     for outcome in &suite.outcomes {
         match outcome.status {
             Status::Passed => {
-                let report = outcome
-                    .report
-                    .as_ref()
-                    .context("a passed scenario has a report")?;
+                let report = outcome.report.as_ref().context("a passed scenario has a report")?;
                 let o = &report.measures.overall;
-                ensure!(
-                    o.faults > 0 && o.faults == o.faults_recovered,
-                    "{}: {o:?}",
-                    outcome.scenario
-                );
-                ensure!(
-                    o.lost == 0 && o.duplicated == 0 && o.out_of_order == 0,
-                    "{}",
-                    outcome.scenario
-                );
+                ensure!(o.faults > 0 && o.faults == o.faults_recovered, "{}: {o:?}", outcome.scenario);
+                ensure!(o.lost == 0 && o.duplicated == 0 && o.out_of_order == 0, "{}", outcome.scenario);
                 ensure!(o.limits.respected, "{}: {:?}", outcome.scenario, o.limits);
             }
             // Only a client that never tries a second endpoint is skipped, and says so.
             Status::Skipped => ensure!(
                 outcome.scenario == Scenario::EndpointFailover
-                    && outcome
-                        .reason
-                        .as_deref()
-                        .is_some_and(|r| r.starts_with("not supported by this build")),
+                    && outcome.reason.as_deref().is_some_and(|r| r.starts_with("not supported by this build")),
                 "seed {seed}: {} skipped: {:?}",
                 outcome.scenario,
                 outcome.reason
@@ -102,11 +83,7 @@ fn recording_until(end: Duration, tweak: impl FnOnce(&mut Recorder, Instant)) ->
     let mut recorder = Recorder::new(config, t0)?;
     let streams = ["btcusdt@aggTrade", "ethusdt@aggTrade", "bnbbtc@aggTrade"];
     for stream in streams {
-        recorder.declare_stream(
-            stream,
-            StreamSpec::every(Duration::from_secs(1)).contiguous(),
-            t0,
-        );
+        recorder.declare_stream(stream, StreamSpec::every(Duration::from_secs(1)).contiguous(), t0);
         recorder.set_truth(stream, 1..=100);
     }
     let mut fault = None;
@@ -131,21 +108,9 @@ fn recording(tweak: impl FnOnce(&mut Recorder, Instant)) -> Result<Recording> {
     recording_until(Duration::from_millis(100), tweak)
 }
 
-fn judge(
-    scenario: Scenario,
-    recording: Recording,
-    expectations: Vec<Expectation>,
-) -> ScenarioOutcome {
+fn judge(scenario: Scenario, recording: Recording, expectations: Vec<Expectation>) -> ScenarioOutcome {
     let guarantees = scenario.guarantees(&Timings::default(), Duration::from_secs(1));
-    ScenarioOutcome::judge(
-        scenario,
-        1,
-        SystemTime::now(),
-        recording,
-        guarantees,
-        expectations,
-        Duration::ZERO,
-    )
+    ScenarioOutcome::judge(scenario, 1, SystemTime::now(), recording, guarantees, expectations, Duration::ZERO)
 }
 
 #[test]
@@ -154,11 +119,7 @@ fn every_scenarios_verification_fails_on_a_broken_run() -> Result<()> {
     for scenario in Scenario::ALL {
         // The control: an intact run passes.
         let clean = judge(scenario, recording(|_, _| {})?, met());
-        ensure!(
-            clean.status == Status::Passed,
-            "{scenario}: {:?}",
-            clean.problems()
-        );
+        ensure!(clean.status == Status::Passed, "{scenario}: {:?}", clean.problems());
 
         // One id lost (never delivered) and one delivered twice, on one stream.
         let broken = recording(|r, t| {
@@ -166,24 +127,14 @@ fn every_scenarios_verification_fails_on_a_broken_run() -> Result<()> {
             r.on_event("btcusdt@aggTrade", Delivered::id(99), t);
         })?;
         let outcome = judge(scenario, broken, met());
-        ensure!(
-            outcome.status == Status::Failed,
-            "{scenario}: a broken run passed"
-        );
-        let violations = &outcome
-            .report
-            .as_ref()
-            .context("report")?
-            .verdict
-            .violations;
+        ensure!(outcome.status == Status::Failed, "{scenario}: a broken run passed");
+        let violations = &outcome.report.as_ref().context("report")?.verdict.violations;
         ensure!(
             violations.iter().any(|v| matches!(v, Violation::Lost { stream, lost: 1, .. } if stream == "btcusdt@aggTrade")),
             "{scenario}: the lost id is named: {violations:?}"
         );
         ensure!(
-            violations
-                .iter()
-                .any(|v| matches!(v, Violation::Duplicated { duplicated: 1, .. })),
+            violations.iter().any(|v| matches!(v, Violation::Duplicated { duplicated: 1, .. })),
             "{scenario}: the duplicate is named: {violations:?}"
         );
 
@@ -194,19 +145,10 @@ fn every_scenarios_verification_fails_on_a_broken_run() -> Result<()> {
             r.on_fault_end(mark, t);
         })?;
         let outcome = judge(scenario, stuck, met());
-        let violations = &outcome
-            .report
-            .as_ref()
-            .context("report")?
-            .verdict
-            .violations;
+        let violations = &outcome.report.as_ref().context("report")?.verdict.violations;
         ensure!(
-            violations
-                .iter()
-                .any(|v| matches!(v, Violation::Mttr { .. }))
-                && violations
-                    .iter()
-                    .any(|v| matches!(v, Violation::RecoverySuccess { .. })),
+            violations.iter().any(|v| matches!(v, Violation::Mttr { .. }))
+                && violations.iter().any(|v| matches!(v, Violation::RecoverySuccess { .. })),
             "{scenario}: an unrecovered stream passed: {violations:?}"
         );
 
@@ -219,25 +161,15 @@ fn every_scenarios_verification_fails_on_a_broken_run() -> Result<()> {
         })?;
         let outcome = judge(scenario, flooded, met());
         ensure!(
-            outcome
-                .problems()
-                .iter()
-                .any(|p| p.contains("frames per second")),
+            outcome.problems().iter().any(|p| p.contains("frames per second")),
             "{scenario}: {:?}",
             outcome.problems()
         );
 
         // Intact measures, but the scenario's own expectation not met.
-        let unmet = vec![Expectation::new(
-            "the breaker opened",
-            false,
-            "never opened",
-        )];
+        let unmet = vec![Expectation::new("the breaker opened", false, "never opened")];
         let outcome = judge(scenario, recording(|_, _| {})?, unmet);
-        ensure!(
-            outcome.status == Status::Failed,
-            "{scenario}: an unmet expectation passed"
-        );
+        ensure!(outcome.status == Status::Failed, "{scenario}: an unmet expectation passed");
         ensure!(
             outcome.problems() == ["expected the breaker opened: never opened"],
             "{:?}",

@@ -12,10 +12,7 @@ use cli_common::{run, run_within};
 
 /// A fresh directory path under the system's temporary directory.
 fn scratch(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "crypto-exchange-cli-chaos-{}-{name}",
-        std::process::id()
-    ))
+    std::env::temp_dir().join(format!("crypto-exchange-cli-chaos-{}-{name}", std::process::id()))
 }
 
 #[tokio::test]
@@ -48,10 +45,7 @@ async fn bad_durations_and_seeds_are_refused_with_the_rule() -> Result<()> {
         (["--duration", "soon"], "write a duration such as 30s"),
         (["--duration", "2s"], "outside 8s to 1h"),
         (["--duration", "2h"], "outside 8s to 1h"),
-        (
-            ["--seed", "-1"],
-            "write a whole number from 0 to 18446744073709551615",
-        ),
+        (["--seed", "-1"], "write a whole number from 0 to 18446744073709551615"),
         (["--seed", "ten"], "is not a seed"),
     ] {
         let mut all = vec!["chaos"];
@@ -59,10 +53,7 @@ async fn bad_durations_and_seeds_are_refused_with_the_rule() -> Result<()> {
         let out = run(&all).await?;
         let transcript = out.transcript();
         ensure!(out.code() == Some(2), "{args:?}: {transcript}");
-        ensure!(
-            out.stderr.contains(says),
-            "{args:?} should say {says:?}: {transcript}"
-        );
+        ensure!(out.stderr.contains(says), "{args:?} should say {says:?}: {transcript}");
     }
     Ok(())
 }
@@ -84,10 +75,7 @@ async fn an_unwritable_report_directory_is_refused_before_anything_runs() -> Res
             && out.stderr.contains("choose another --report directory"),
         "{transcript}"
     );
-    ensure!(
-        started.elapsed() < Duration::from_secs(10),
-        "refused only after running"
-    );
+    ensure!(started.elapsed() < Duration::from_secs(10), "refused only after running");
     ensure!(out.stdout.is_empty(), "nothing ran: {transcript}");
     Ok(())
 }
@@ -98,49 +86,20 @@ async fn a_scenario_run_prints_the_seed_first_and_writes_the_report() -> Result<
     let dir_text = dir.to_string_lossy().into_owned();
     let out = run_within(
         Duration::from_secs(120),
-        &[
-            "chaos",
-            "--scenario",
-            "rotation",
-            "--seed",
-            "5",
-            "--duration",
-            "8s",
-            "--json",
-            "--report",
-            &dir_text,
-        ],
+        &["chaos", "--scenario", "rotation", "--seed", "5", "--duration", "8s", "--json", "--report", &dir_text],
     )
     .await?;
     let transcript = out.transcript();
     ensure!(out.code() == Some(0), "{transcript}");
     let first = out.stderr.lines().next().unwrap_or_default();
-    ensure!(
-        first.starts_with("seed 5 (replay: crypto-exchange chaos --seed 5"),
-        "{transcript}"
-    );
-    ensure!(
-        out.stderr
-            .lines()
-            .any(|l| l.starts_with("rotation") && l.contains("passed")),
-        "{transcript}"
-    );
-    let json: serde_json::Value =
-        serde_json::from_str(&out.stdout).context("stdout is the suite's JSON")?;
+    ensure!(first.starts_with("seed 5 (replay: crypto-exchange chaos --seed 5"), "{transcript}");
+    ensure!(out.stderr.lines().any(|l| l.starts_with("rotation") && l.contains("passed")), "{transcript}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).context("stdout is the suite's JSON")?;
     ensure!(json["seed"] == 5, "{json}");
     ensure!(json["outcomes"][0]["scenario"] == "rotation", "{json}");
     ensure!(json["outcomes"][0]["status"] == "passed", "{json}");
-    ensure!(
-        json["outcomes"][0]["report"]["measures"]["overall"]["lost"] == 0,
-        "{json}"
-    );
-    for file in [
-        "summary.md",
-        "suite.json",
-        "rotation/report.md",
-        "rotation/report.json",
-        "rotation/timeline.svg",
-    ] {
+    ensure!(json["outcomes"][0]["report"]["measures"]["overall"]["lost"] == 0, "{json}");
+    for file in ["summary.md", "suite.json", "rotation/report.md", "rotation/report.json", "rotation/timeline.svg"] {
         ensure!(dir.join(file).is_file(), "{file} not written: {transcript}");
     }
     let summary = std::fs::read_to_string(dir.join("summary.md"))?;

@@ -35,13 +35,7 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub(crate) fn new(
-        bed: &'a Testbed,
-        watch: &'a Watch,
-        timings: &'a Timings,
-        rng: ChaCha8Rng,
-        duration: Duration,
-    ) -> Self {
+    pub(crate) fn new(bed: &'a Testbed, watch: &'a Watch, timings: &'a Timings, rng: ChaCha8Rng, duration: Duration) -> Self {
         let start = Instant::now();
         Ctx {
             bed,
@@ -88,10 +82,8 @@ impl<'a> Ctx<'a> {
     /// Waits (at most the recovery bound) until every stream delivered after
     /// `since`; whether they did.
     pub(crate) async fn recovered(&self, since: Instant) -> bool {
-        self.poll(self.timings.recovery_bound, |o| {
-            o.all_delivered_since(since)
-        })
-        .await
+        self.poll(self.timings.recovery_bound, |o| o.all_delivered_since(since))
+            .await
     }
 
     /// Records an expectation.
@@ -119,11 +111,7 @@ impl<'a> Ctx<'a> {
         match proxy.set_fault(fault) {
             Ok(id) => Some(id),
             Err(error) => {
-                self.expect(
-                    format!("the proxy accepts {fault}"),
-                    false,
-                    error.to_string(),
-                );
+                self.expect(format!("the proxy accepts {fault}"), false, error.to_string());
                 None
             }
         }

@@ -123,13 +123,7 @@ impl ScenarioOutcome {
     /// A run that ended without a verdict: failed (a crash, a timeout) or
     /// skipped, with the reason.
     #[must_use]
-    pub fn ended(
-        scenario: Scenario,
-        seed: u64,
-        status: Status,
-        reason: impl Into<String>,
-        elapsed: Duration,
-    ) -> Self {
+    pub fn ended(scenario: Scenario, seed: u64, status: Status, reason: impl Into<String>, elapsed: Duration) -> Self {
         ScenarioOutcome {
             scenario,
             status,
@@ -257,11 +251,7 @@ impl SuiteOutcome {
     #[must_use]
     pub fn counts(&self) -> (usize, usize, usize) {
         let count = |s| self.outcomes.iter().filter(|o| o.status == s).count();
-        (
-            count(Status::Passed),
-            count(Status::Failed),
-            count(Status::Skipped),
-        )
+        (count(Status::Passed), count(Status::Failed), count(Status::Skipped))
     }
 
     /// The whole outcome as pretty JSON (each scenario with its full report;
@@ -290,9 +280,7 @@ impl SuiteOutcome {
             match &o.report {
                 Some(r) => {
                     let m = &r.measures.overall;
-                    let s = |d: Option<Duration>| {
-                        d.map_or_else(|| "–".to_owned(), |d| format!("{:.2} s", d.as_secs_f64()))
-                    };
+                    let s = |d: Option<Duration>| d.map_or_else(|| "–".to_owned(), |d| format!("{:.2} s", d.as_secs_f64()));
                     let _ = writeln!(
                         out,
                         "| {name} | {} | {} | {} ({}) | {} / {} | {} | {} / {} / {} | {} | {} |",
@@ -308,11 +296,7 @@ impl SuiteOutcome {
                         m.duplicated,
                         m.out_of_order,
                         m.book_mismatches,
-                        if m.limits.respected {
-                            "respected"
-                        } else {
-                            "**exceeded**"
-                        }
+                        if m.limits.respected { "respected" } else { "**exceeded**" }
                     );
                 }
                 None => {
@@ -328,12 +312,7 @@ impl SuiteOutcome {
         }
         for o in &self.outcomes {
             let _ = writeln!(out, "\n## {}: {}\n", o.scenario, o.status.label());
-            let _ = writeln!(
-                out,
-                "Injected: {}.\n\nVerified: {}.\n",
-                o.scenario.injects(),
-                o.scenario.verifies()
-            );
+            let _ = writeln!(out, "Injected: {}.\n\nVerified: {}.\n", o.scenario.injects(), o.scenario.verifies());
             for problem in o.problems() {
                 let _ = writeln!(out, "- {problem}");
             }

@@ -41,19 +41,12 @@ pub enum Progress<'a> {
 /// [`ChaosError::Config`] for an invalid configuration;
 /// [`ChaosError::Setup`] when the simulator, a proxy or the client cannot
 /// start.
-pub async fn run_resilience_test(
-    scenario: Scenario,
-    config: &ScenarioConfig,
-) -> Result<ScenarioOutcome, ChaosError> {
+pub async fn run_resilience_test(scenario: Scenario, config: &ScenarioConfig) -> Result<ScenarioOutcome, ChaosError> {
     config.validate()?;
     let began = Instant::now();
     let owned = config.clone();
     let t = &config.timings;
-    let deadline = config.duration
-        + t.warmup
-        + t.recovery_bound * 3
-        + t.catch_up * 2
-        + Duration::from_secs(30);
+    let deadline = config.duration + t.warmup + t.recovery_bound * 3 + t.catch_up * 2 + Duration::from_secs(30);
     // A task of its own, so a panic is caught; dropping it (on the deadline)
     // aborts it, which drops the test bed.
     let task = tokio::spawn(async move { run_one(scenario, &owned).await });
@@ -69,13 +62,7 @@ pub async fn run_resilience_test(
                     .unwrap_or_else(|| "a panic".to_owned()),
                 Err(join) => join.to_string(),
             };
-            Ok(ScenarioOutcome::ended(
-                scenario,
-                config.seed,
-                Status::Failed,
-                format!("crashed: {detail}; everything it started was stopped"),
-                began.elapsed(),
-            ))
+            Ok(ScenarioOutcome::ended(scenario, config.seed, Status::Failed, format!("crashed: {detail}; everything it started was stopped"), began.elapsed()))
         }
         Err(_) => {
             abort.abort();
@@ -83,10 +70,7 @@ pub async fn run_resilience_test(
                 scenario,
                 config.seed,
                 Status::Failed,
-                format!(
-                    "did not finish within {}; everything it started was stopped",
-                    humantime::format_duration(deadline)
-                ),
+                format!("did not finish within {}; everything it started was stopped", humantime::format_duration(deadline)),
                 began.elapsed(),
             ))
         }
@@ -120,13 +104,7 @@ pub async fn run_scenarios(
         let started = Instant::now();
         let outcome = match run_resilience_test(scenario, config).await {
             Ok(outcome) => outcome,
-            Err(error) => ScenarioOutcome::ended(
-                scenario,
-                config.seed,
-                Status::Failed,
-                error.to_string(),
-                started.elapsed(),
-            ),
+            Err(error) => ScenarioOutcome::ended(scenario, config.seed, Status::Failed, error.to_string(), started.elapsed()),
         };
         progress(Progress::Finished(&outcome));
         outcomes.push(outcome);
@@ -178,10 +156,7 @@ fn bed_spec(scenario: Scenario, config: &ScenarioConfig) -> BedSpec {
     spec
 }
 
-async fn run_one(
-    scenario: Scenario,
-    config: &ScenarioConfig,
-) -> Result<ScenarioOutcome, ChaosError> {
+async fn run_one(scenario: Scenario, config: &ScenarioConfig) -> Result<ScenarioOutcome, ChaosError> {
     let began = Instant::now();
     let started = SystemTime::now();
     let timings = &config.timings;
@@ -193,10 +168,7 @@ async fn run_one(
     if bed.book.is_some() {
         streams.push(BOOK_STREAM.to_owned());
     }
-    let mut endpoints = vec![(
-        format!("ws://{}", bed.ws.addr()),
-        "first endpoint".to_owned(),
-    )];
+    let mut endpoints = vec![(format!("ws://{}", bed.ws.addr()), "first endpoint".to_owned())];
     if let Some(alt) = &bed.alt {
         endpoints.push((format!("ws://{}", alt.addr()), "second endpoint".to_owned()));
     }
@@ -204,8 +176,7 @@ async fn run_one(
         recovery_deadline: timings.recovery_bound,
         ..RecorderConfig::default()
     };
-    let watch =
-        Watch::new(recorder, &streams, Duration::from_secs(1), endpoints).map_err(|e| setup(&e))?;
+    let watch = Watch::new(recorder, &streams, Duration::from_secs(1), endpoints).map_err(|e| setup(&e))?;
     let start_ids: BTreeMap<&'static str, u64> = SYMBOLS
         .iter()
         .map(|&s| (s, bed.last_agg_id(s).map_or(0, |id| id + 1)))
@@ -213,76 +184,35 @@ async fn run_one(
     watch.attach(&bed.client, &mut bed.tasks);
     bed.start_book()?;
     let subscription = bed.client.subscribe(&streams).map_err(|e| setup(&e))?;
-    bed.tasks
-        .push(tokio::spawn(watch.clone().consume(subscription)));
+    bed.tasks.push(tokio::spawn(watch.clone().consume(subscription)));
     let slow_pace = if scenario == Scenario::SlowConsumer {
         let slow = bed.client.subscribe(&trades).map_err(|e| setup(&e))?;
         let (pace, rx) = watch::channel(Duration::ZERO);
-        bed.tasks
-            .push(tokio::spawn(watch.clone().slow_reader(slow, rx)));
+        bed.tasks.push(tokio::spawn(watch.clone().slow_reader(slow, rx)));
         Some(pace)
     } else {
         None
     };
 
-    let warm = watch
-        .until(timings.warmup, |o| o.all_delivered_since(began))
-        .await;
-    let mut ctx = Ctx::new(
-        &bed,
-        &watch,
-        timings,
-        rng(scenario, config.seed),
-        config.duration,
-    );
+    let warm = watch.until(timings.warmup, |o| o.all_delivered_since(began)).await;
+    let mut ctx = Ctx::new(&bed, &watch, timings, rng(scenario, config.seed), config.duration);
     ctx.slow_pace = slow_pace;
     if warm {
         scripts::inject(scenario, &mut ctx).await;
         ctx.at(config.duration).await;
     } else {
-        ctx.expect(
-            "every stream delivers within the warm-up",
-            false,
-            format!("not within {:?}; no fault injected", timings.warmup),
-        );
+        ctx.expect("every stream delivers within the warm-up", false, format!("not within {:?}; no fault injected", timings.warmup));
     }
     let skipped = ctx.skipped.take();
-    let (mut expectations, longest_fault, last_clear) = (
-        std::mem::take(&mut ctx.expectations),
-        ctx.longest_fault,
-        ctx.last_clear,
-    );
+    let (mut expectations, longest_fault, last_clear) = (std::mem::take(&mut ctx.expectations), ctx.longest_fault, ctx.last_clear);
     drop(ctx);
     if let Some(reason) = skipped {
         bed.shutdown().await;
-        return Ok(ScenarioOutcome::ended(
-            scenario,
-            config.seed,
-            Status::Skipped,
-            reason,
-            began.elapsed(),
-        ));
+        return Ok(ScenarioOutcome::ended(scenario, config.seed, Status::Skipped, reason, began.elapsed()));
     }
-    verify::settle(
-        scenario,
-        &bed,
-        &watch,
-        timings,
-        last_clear,
-        &start_ids,
-        &mut expectations,
-    )
-    .await;
+    verify::settle(scenario, &bed, &watch, timings, last_clear, &start_ids, &mut expectations).await;
     let recording = watch.finish();
     bed.shutdown().await;
     let guarantees = scenario.guarantees(timings, longest_fault);
-    Ok(ScenarioOutcome::judge(
-        scenario,
-        config.seed,
-        started,
-        recording,
-        guarantees,
-        expectations,
-        began.elapsed(),
-    ))
+    Ok(ScenarioOutcome::judge(scenario, config.seed, started, recording, guarantees, expectations, began.elapsed()))
 }

@@ -103,7 +103,9 @@ impl Scenario {
             Scenario::CircuitBreaker => {
                 "every connection refused (and the open one reset) until the breaker opens, then 0.5-2 s longer"
             }
-            Scenario::Stall => "the server sends nothing on open connections for 2.5-4 s, twice",
+            Scenario::Stall => {
+                "the server sends nothing on open connections for 2.5-4 s, twice"
+            }
             Scenario::ServerErrors => {
                 "REST 500/502/503/504 for 1-2 s, twice, each with a connection reset (backfill) and a depth gap (book snapshot)"
             }
@@ -213,10 +215,7 @@ mod tests {
         let error = "partition".parse::<Scenario>().err().map(|e| e.to_string());
         let error = error.unwrap_or_default();
         assert!(error.contains("\"partition\""), "{error}");
-        assert!(
-            error.contains("network-partition, rate-limiting"),
-            "{error}"
-        );
+        assert!(error.contains("network-partition, rate-limiting"), "{error}");
         assert!(error.contains("all"), "{error}");
     }
 

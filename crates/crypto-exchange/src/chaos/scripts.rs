@@ -97,21 +97,13 @@ async fn connection_failure(ctx: &mut Ctx<'_>) {
             }
             Cut::HalfClose => {
                 let hold = ctx.ms(500, 1_000);
-                let id = ctx.set(
-                    &ctx.bed.ws,
-                    Fault::HalfClose {
-                        direction: Direction::Downstream,
-                    },
-                );
+                let id = ctx.set(&ctx.bed.ws, Fault::HalfClose { direction: Direction::Downstream });
                 tokio::time::sleep(hold).await;
                 clear(&ctx.bed.ws, [id]);
             }
         }
         ctx.close(mark, at);
-        if ctx
-            .poll(Duration::from_secs(5), |o| o.count(at, disconnected) > 0)
-            .await
-        {
+        if ctx.poll(Duration::from_secs(5), |o| o.count(at, disconnected) > 0).await {
             felt += 1;
         }
     }
@@ -119,11 +111,7 @@ async fn connection_failure(ctx: &mut Ctx<'_>) {
     ctx.expect(
         "every cut felt: a disconnect after each",
         felt == cuts.len(),
-        format!(
-            "{felt} of {} cuts ({}) were followed by a disconnect",
-            cuts.len(),
-            names.join("; ")
-        ),
+        format!("{felt} of {} cuts ({}) were followed by a disconnect", cuts.len(), names.join("; ")),
     );
 }
 
@@ -131,66 +119,30 @@ async fn network_partition(ctx: &mut Ctx<'_>) {
     let mut detected = Vec::new();
     let half = ctx.duration / 2;
     for (round, both) in [(0_u32, true), (1, false)] {
-        let hold = if both {
-            ctx.ms(2_000, 4_000)
-        } else {
-            ctx.ms(2_000, 3_000)
-        };
-        let offset = ctx.moment(
-            half * round + Duration::from_secs(1),
-            half * (round + 1),
-            hold + Duration::from_secs(1),
-        );
+        let hold = if both { ctx.ms(2_000, 4_000) } else { ctx.ms(2_000, 3_000) };
+        let offset = ctx.moment(half * round + Duration::from_secs(1), half * (round + 1), hold + Duration::from_secs(1));
         ctx.at(offset.max(ctx.elapsed())).await;
         let _ = ctx.recovered(ctx.last_clear).await;
         let (label, direction) = if both {
-            (
-                "partition: blackhole both ways, WebSocket and REST",
-                Direction::Both,
-            )
+            ("partition: blackhole both ways, WebSocket and REST", Direction::Both)
         } else {
-            (
-                "partition: blackhole downstream, WebSocket",
-                Direction::Downstream,
-            )
+            ("partition: blackhole downstream, WebSocket", Direction::Downstream)
         };
         let (mark, at) = ctx.open(label);
         let ws = ctx.set(&ctx.bed.ws, Fault::Blackhole { direction });
-        let rest = if both {
-            ctx.set(&ctx.bed.rest, Fault::Blackhole { direction })
-        } else {
-            None
-        };
+        let rest = if both { ctx.set(&ctx.bed.rest, Fault::Blackhole { direction }) } else { None };
         tokio::time::sleep(hold).await;
         clear(&ctx.bed.ws, [ws]);
         clear(&ctx.bed.rest, [rest]);
         ctx.close(mark, at);
-        let seen = ctx
-            .poll(Duration::from_secs(1), |o| o.count(at, silence) > 0)
-            .await;
-        detected.push(format!(
-            "{label} ({:.1} s): {}",
-            hold.as_secs_f64(),
-            if seen {
-                "silence detected"
-            } else {
-                "no silence disconnect"
-            }
-        ));
+        let seen = ctx.poll(Duration::from_secs(1), |o| o.count(at, silence) > 0).await;
+        detected.push(format!("{label} ({:.1} s): {}", hold.as_secs_f64(), if seen { "silence detected" } else { "no silence disconnect" }));
         if !seen {
-            ctx.expect(
-                "each partition detected by the silence timeout",
-                false,
-                detected.join("; "),
-            );
+            ctx.expect("each partition detected by the silence timeout", false, detected.join("; "));
             return;
         }
     }
-    ctx.expect(
-        "each partition detected by the silence timeout",
-        true,
-        detected.join("; "),
-    );
+    ctx.expect("each partition detected by the silence timeout", true, detected.join("; "));
 }
 
 async fn rate_limiting(ctx: &mut Ctx<'_>) {
@@ -199,32 +151,14 @@ async fn rate_limiting(ctx: &mut Ctx<'_>) {
     let offset = ctx.moment(Duration::from_secs(1), third, Duration::from_secs(1));
     ctx.at(offset).await;
     let (mark, at) = ctx.open("close 1008 too many requests (server)");
-    ctx.bed
-        .sim
-        .drop_connections(close(1008, "Too many requests"));
+    ctx.bed.sim.drop_connections(close(1008, "Too many requests"));
     ctx.close(mark, at);
     let backed_off = ctx
         .poll(Duration::from_secs(5), |o| {
-            o.count(at, |l| {
-                matches!(
-                    l,
-                    Lifecycle::Reconnecting {
-                        rate_limited: true,
-                        ..
-                    }
-                )
-            }) > 0
+            o.count(at, |l| matches!(l, Lifecycle::Reconnecting { rate_limited: true, .. })) > 0
         })
         .await;
-    ctx.expect(
-        "the longer rate-limit backoff after 1008",
-        backed_off,
-        if backed_off {
-            "a rate-limited reconnect was scheduled"
-        } else {
-            "no rate-limited reconnect within 5 s"
-        },
-    );
+    ctx.expect("the longer rate-limit backoff after 1008", backed_off, if backed_off { "a rate-limited reconnect was scheduled" } else { "no rate-limited reconnect within 5 s" });
 
     // 2. REST answers 429 while the reconnect's backfill needs it.
     let _ = ctx.recovered(ctx.last_clear).await;
@@ -232,82 +166,40 @@ async fn rate_limiting(ctx: &mut Ctx<'_>) {
     let offset = ctx.moment(third, third * 2, hold + Duration::from_millis(500));
     ctx.at(offset.max(ctx.elapsed())).await;
     let (mark, at) = ctx.open("REST 429 + connection reset (backfill throttled)");
-    ctx.bed
-        .sim
-        .set_rest_fault(RestFault::TooManyRequests, Some(hold));
+    ctx.bed.sim.set_rest_fault(RestFault::TooManyRequests, Some(hold));
     ctx.bed.ws.reset_all();
     tokio::time::sleep(hold).await;
     ctx.bed.sim.clear_rest_fault();
     ctx.close(mark, at);
-    let throttled = ctx
-        .watch
-        .lock()
-        .rest
-        .iter()
-        .filter(|(t, e)| *t >= at && matches!(e, crate::rest::RestEvent::Throttled { .. }))
-        .count();
-    ctx.expect(
-        "Retry-After honoured after 429 (the REST client throttled itself)",
-        throttled > 0,
-        format!("{throttled} throttled notices"),
-    );
+    let throttled = ctx.watch.lock().rest.iter().filter(|(t, e)| *t >= at && matches!(e, crate::rest::RestEvent::Throttled { .. })).count();
+    ctx.expect("Retry-After honoured after 429 (the REST client throttled itself)", throttled > 0, format!("{throttled} throttled notices"));
 
     // 3. REST bans with 418 while the book needs a snapshot.
     let _ = ctx.recovered(ctx.last_clear).await;
     let hold = ctx.ms(1_500, 2_500);
     let offset = ctx.moment(third * 2, ctx.duration, hold + Duration::from_millis(500));
     ctx.at(offset.max(ctx.elapsed())).await;
-    let before = ctx
-        .bed
-        .sim
-        .rest_stats()
-        .by_status
-        .get(&418)
-        .copied()
-        .unwrap_or(0);
+    let before = ctx.bed.sim.rest_stats().by_status.get(&418).copied().unwrap_or(0);
     let (mark, at) = ctx.open("REST 418 ban + depth gap (book resync)");
     ctx.bed.sim.set_rest_fault(RestFault::Banned, Some(hold));
     let _ = ctx.bed.sim.inject_depth_gap(BOOK);
     tokio::time::sleep(hold).await;
     ctx.bed.sim.clear_rest_fault();
     ctx.close(mark, at);
-    let banned = ctx
-        .watch
-        .lock()
-        .rest
-        .iter()
-        .filter(|(t, e)| *t >= at && matches!(e, crate::rest::RestEvent::Banned { .. }))
-        .count();
-    let answered = ctx
-        .bed
-        .sim
-        .rest_stats()
-        .by_status
-        .get(&418)
-        .copied()
-        .unwrap_or(0)
-        - before;
+    let banned = ctx.watch.lock().rest.iter().filter(|(t, e)| *t >= at && matches!(e, crate::rest::RestEvent::Banned { .. })).count();
+    let answered = ctx.bed.sim.rest_stats().by_status.get(&418).copied().unwrap_or(0) - before;
     ctx.expect(
         "REST stopped during the 418 ban (at most 2 requests answered 418)",
         banned > 0 && answered <= 2,
-        format!(
-            "{banned} ban notices; {answered} requests answered 418 during the {:.1} s ban",
-            hold.as_secs_f64()
-        ),
+        format!("{banned} ban notices; {answered} requests answered 418 during the {:.1} s ban", hold.as_secs_f64()),
     );
 }
 
 async fn circuit_breaker(ctx: &mut Ctx<'_>) {
-    let offset = ctx.moment(
-        Duration::from_secs(1),
-        Duration::from_secs(3),
-        Duration::ZERO,
-    );
+    let offset = ctx.moment(Duration::from_secs(1), Duration::from_secs(3), Duration::ZERO);
     ctx.at(offset).await;
     let (mark, at) = ctx.open("every connection refused, the open one reset (server)");
-    ctx.bed
-        .sim
-        .refuse_connections(ctx.duration + ctx.timings.recovery_bound);
+    ctx.bed.sim.refuse_connections(ctx.duration + ctx.timings.recovery_bound);
     ctx.bed.sim.drop_connections(DropKind::Reset);
     let is_open = |l: &Lifecycle| matches!(l, Lifecycle::Breaker { state, .. } if state == "open");
     let opened = ctx.poll(ctx.duration, |o| o.count(at, is_open) > 0).await;
@@ -316,17 +208,10 @@ async fn circuit_breaker(ctx: &mut Ctx<'_>) {
     ctx.bed.sim.refuse_connections(Duration::ZERO);
     ctx.close(mark, at);
     let end = Instant::now();
-    ctx.expect(
-        "the breaker opened after repeated refusals",
-        opened,
-        if opened { "opened" } else { "never opened" },
-    );
+    ctx.expect("the breaker opened after repeated refusals", opened, if opened { "opened" } else { "never opened" });
     let closed = ctx
         .poll(ctx.timings.recovery_bound, |o| {
-            o.count(
-                end,
-                |l| matches!(l, Lifecycle::Breaker { state, .. } if state == "closed"),
-            ) > 0
+            o.count(end, |l| matches!(l, Lifecycle::Breaker { state, .. } if state == "closed")) > 0
         })
         .await;
     let (attempts_open, opens) = attempts_while_open(&ctx.watch.lock(), at);
@@ -335,11 +220,7 @@ async fn circuit_breaker(ctx: &mut Ctx<'_>) {
         attempts_open == 0,
         format!("{attempts_open} attempts during {opens} open periods"),
     );
-    ctx.expect(
-        "the breaker closed once the server accepted again",
-        closed,
-        if closed { "closed" } else { "still not closed" },
-    );
+    ctx.expect("the breaker closed once the server accepted again", closed, if closed { "closed" } else { "still not closed" });
 }
 
 /// Connection attempts made while an endpoint's breaker was open (after
@@ -364,11 +245,7 @@ async fn stall(ctx: &mut Ctx<'_>) {
     let mut detected = Vec::new();
     for round in 0..2_u32 {
         let hold = ctx.ms(2_500, 4_000);
-        let offset = ctx.moment(
-            half * round + Duration::from_secs(1),
-            half * (round + 1),
-            hold + Duration::from_secs(1),
-        );
+        let offset = ctx.moment(half * round + Duration::from_secs(1), half * (round + 1), hold + Duration::from_secs(1));
         ctx.at(offset.max(ctx.elapsed())).await;
         let _ = ctx.recovered(ctx.last_clear).await;
         let (mark, at) = ctx.open("server stall: connections open, nothing sent");
@@ -376,25 +253,11 @@ async fn stall(ctx: &mut Ctx<'_>) {
         tokio::time::sleep(hold).await;
         ctx.bed.sim.set_stalled(false);
         ctx.close(mark, at);
-        let seen = ctx
-            .poll(Duration::from_secs(1), |o| o.count(at, silence) > 0)
-            .await;
-        detected.push(format!(
-            "stall of {:.1} s: {}",
-            hold.as_secs_f64(),
-            if seen {
-                "silence detected"
-            } else {
-                "not detected"
-            }
-        ));
+        let seen = ctx.poll(Duration::from_secs(1), |o| o.count(at, silence) > 0).await;
+        detected.push(format!("stall of {:.1} s: {}", hold.as_secs_f64(), if seen { "silence detected" } else { "not detected" }));
     }
     let met = detected.iter().all(|d| d.ends_with("silence detected"));
-    ctx.expect(
-        "each stall detected by the silence timeout (cause silence)",
-        met,
-        detected.join("; "),
-    );
+    ctx.expect("each stall detected by the silence timeout (cause silence)", met, detected.join("; "));
 }
 
 async fn server_errors(ctx: &mut Ctx<'_>) {
@@ -404,49 +267,29 @@ async fn server_errors(ctx: &mut Ctx<'_>) {
         let codes = [500_u16, 502, 503, 504];
         let code = codes[usize::try_from(ctx.ms(0, 3).as_millis()).unwrap_or(0)];
         let hold = ctx.ms(1_000, 2_000);
-        let offset = ctx.moment(
-            half * round + Duration::from_secs(1),
-            half * (round + 1),
-            hold + Duration::from_secs(1),
-        );
+        let offset = ctx.moment(half * round + Duration::from_secs(1), half * (round + 1), hold + Duration::from_secs(1));
         ctx.at(offset.max(ctx.elapsed())).await;
         let _ = ctx.recovered(ctx.last_clear).await;
         let (mark, at) = ctx.open(&format!("REST {code} + connection reset + depth gap"));
-        ctx.bed
-            .sim
-            .set_rest_fault(RestFault::ServerError(code), Some(hold));
+        ctx.bed.sim.set_rest_fault(RestFault::ServerError(code), Some(hold));
         ctx.bed.ws.reset_all();
         let _ = ctx.bed.sim.inject_depth_gap(BOOK);
         tokio::time::sleep(hold).await;
         ctx.bed.sim.clear_rest_fault();
         ctx.close(mark, at);
-        let retries = ctx
-            .watch
-            .lock()
-            .rest
-            .iter()
-            .filter(|(t, e)| *t >= at && matches!(e, crate::rest::RestEvent::Retrying { .. }))
-            .count();
+        let retries = ctx.watch.lock().rest.iter().filter(|(t, e)| *t >= at && matches!(e, crate::rest::RestEvent::Retrying { .. })).count();
         retried.push((code, retries));
     }
     let met = retried.iter().all(|(_, n)| *n > 0);
-    let detail: Vec<String> = retried
-        .iter()
-        .map(|(code, n)| format!("{code}: {n} retries"))
-        .collect();
-    ctx.expect(
-        "REST retried through the 5xx answers",
-        met,
-        detail.join("; "),
-    );
+    let detail: Vec<String> = retried.iter().map(|(code, n)| format!("{code}: {n} retries")).collect();
+    ctx.expect("REST retried through the 5xx answers", met, detail.join("; "));
 }
 
 async fn rotation(ctx: &mut Ctx<'_>) {
     // First a rotation on lifetime (the client's own), then the server's
     // announcement at a seeded moment after it.
     let since = ctx.start;
-    let lifetime =
-        |l: &Lifecycle| matches!(l, Lifecycle::Rotated { reason, .. } if reason == "lifetime");
+    let lifetime = |l: &Lifecycle| matches!(l, Lifecycle::Rotated { reason, .. } if reason == "lifetime");
     let room = ctx.duration.saturating_sub(Duration::from_secs(3));
     let _ = ctx.poll(room, |o| o.count(since, lifetime) > 0).await;
     let after = ctx.elapsed() + Duration::from_millis(500);
@@ -457,83 +300,41 @@ async fn rotation(ctx: &mut Ctx<'_>) {
     ctx.close(mark, at);
     let rotated = ctx
         .poll(Duration::from_secs(5), |o| {
-            o.count(
-                at,
-                |l| matches!(l, Lifecycle::Rotated { reason, .. } if reason == "server_shutdown"),
-            ) > 0
+            o.count(at, |l| matches!(l, Lifecycle::Rotated { reason, .. } if reason == "server_shutdown")) > 0
         })
         .await;
     ctx.expect(
         "a make-before-break rotation on serverShutdown",
         rotated,
-        format!(
-            "{told} connections told; {}",
-            if rotated {
-                "rotated"
-            } else {
-                "no rotation within 5 s"
-            }
-        ),
+        format!("{told} connections told; {}", if rotated { "rotated" } else { "no rotation within 5 s" }),
     );
 }
 
 async fn endpoint_failover(ctx: &mut Ctx<'_>) {
-    let offset = ctx.moment(
-        Duration::from_secs(1),
-        Duration::from_secs(2),
-        Duration::ZERO,
-    );
+    let offset = ctx.moment(Duration::from_secs(1), Duration::from_secs(2), Duration::ZERO);
     ctx.at(offset).await;
     let (mark, at) = ctx.open("first endpoint: every connection reset (proxy)");
     let id = ctx.set(&ctx.bed.ws, Fault::Reset);
-    let alt = ctx
-        .bed
-        .alt
-        .as_ref()
-        .map(|p| format!("127.0.0.1:{}", p.addr().port()))
-        .unwrap_or_default();
+    let alt = ctx.bed.alt.as_ref().map(|p| format!("127.0.0.1:{}", p.addr().port())).unwrap_or_default();
     let tried_alt = |o: &Observed| {
-        o.count(
-            at,
-            |l| matches!(l, Lifecycle::Connecting { endpoint, .. } if endpoint.ends_with(&alt)),
-        ) > 0
+        o.count(at, |l| matches!(l, Lifecycle::Connecting { endpoint, .. } if endpoint.ends_with(&alt))) > 0
     };
-    let probe = ctx
-        .duration
-        .saturating_sub(ctx.elapsed())
-        .saturating_sub(Duration::from_secs(1));
+    let probe = ctx.duration.saturating_sub(ctx.elapsed()).saturating_sub(Duration::from_secs(1));
     let tried = ctx.poll(probe, tried_alt).await;
     if !tried {
         clear(&ctx.bed.ws, [id]);
         ctx.close(mark, at);
-        let attempts = ctx
-            .watch
-            .lock()
-            .count(at, |l| matches!(l, Lifecycle::Connecting { .. }));
+        let attempts = ctx.watch.lock().count(at, |l| matches!(l, Lifecycle::Connecting { .. }));
         ctx.skipped = Some(format!(
             "not supported by this build: with ClientConfig.endpoints = [first, second] and the first resetting every connection, the client made {attempts} connection attempts in {:.1} s, none to the second endpoint (it connects to endpoints[0] only)",
             at.elapsed().as_secs_f64()
         ));
         return;
     }
-    let through_alt = ctx
-        .poll(ctx.timings.recovery_bound, |o| {
-            o.all_delivered_since(at + Duration::from_millis(100))
-        })
-        .await;
-    let bytes = ctx
-        .bed
-        .alt
-        .as_ref()
-        .map_or(0, |p| p.counters().downstream.bytes);
-    ctx.at(ctx.duration.saturating_sub(Duration::from_millis(500)))
-        .await;
-    let still = ctx
-        .bed
-        .ws
-        .active_faults()
-        .iter()
-        .any(|(f, _)| Some(*f) == id);
+    let through_alt = ctx.poll(ctx.timings.recovery_bound, |o| o.all_delivered_since(at + Duration::from_millis(100))).await;
+    let bytes = ctx.bed.alt.as_ref().map_or(0, |p| p.counters().downstream.bytes);
+    ctx.at(ctx.duration.saturating_sub(Duration::from_millis(500))).await;
+    let still = ctx.bed.ws.active_faults().iter().any(|(f, _)| Some(*f) == id);
     clear(&ctx.bed.ws, [id]);
     ctx.close(mark, at);
     ctx.expect(
@@ -545,11 +346,7 @@ async fn endpoint_failover(ctx: &mut Ctx<'_>) {
 
 async fn slow_consumer(ctx: &mut Ctx<'_>) {
     let hold = ctx.ms(4_000, 6_000);
-    let offset = ctx.moment(
-        Duration::from_secs(1),
-        ctx.duration,
-        hold + Duration::from_secs(1),
-    );
+    let offset = ctx.moment(Duration::from_secs(1), ctx.duration, hold + Duration::from_secs(1));
     ctx.at(offset).await;
     let (mark, at) = ctx.open("slow subscriber: one event per 100 ms");
     if let Some(pace) = &ctx.slow_pace {

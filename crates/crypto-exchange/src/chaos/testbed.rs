@@ -140,9 +140,7 @@ impl Testbed {
     /// started is stopped (dropped) before this returns.
     pub(crate) async fn start(spec: BedSpec) -> Result<Testbed, ChaosError> {
         let label = spec.label.clone();
-        let fail = |what: &str, e: &dyn std::fmt::Display| {
-            ChaosError::setup(&label, format!("{what}: {e}"))
-        };
+        let fail = |what: &str, e: &dyn std::fmt::Display| ChaosError::setup(&label, format!("{what}: {e}"));
         let mut sim_config = SimConfig {
             seed: spec.seed,
             admin_listen: None,
@@ -208,9 +206,7 @@ impl Testbed {
         let Some(name) = self.book else {
             return Ok(());
         };
-        let fail = |what: &str, e: &dyn std::fmt::Display| {
-            ChaosError::setup(&self.label, format!("{what}: {e}"))
-        };
+        let fail = |what: &str, e: &dyn std::fmt::Display| ChaosError::setup(&self.label, format!("{what}: {e}"));
         let symbol = Symbol::new(name).map_err(|e| fail("the book's symbol", &e))?;
         let config = BookConfig {
             first_diff_timeout: Duration::from_secs(2),

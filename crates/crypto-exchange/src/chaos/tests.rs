@@ -24,12 +24,7 @@ async fn a_panicking_scenario_leaves_nothing_listening() -> Result<(), Box<dyn s
     let (tx, rx) = tokio::sync::oneshot::channel();
     let scenario = tokio::spawn(async move {
         let mut bed = Testbed::start(BedSpec::new("crash", 1, Timings::default())).await?;
-        let addrs = vec![
-            bed.sim.ws_addr(),
-            bed.sim.rest_addr(),
-            bed.ws.addr(),
-            bed.rest.addr(),
-        ];
+        let addrs = vec![bed.sim.ws_addr(), bed.sim.rest_addr(), bed.ws.addr(), bed.rest.addr()];
         let _subscription = bed
             .client
             .subscribe(["btcusdt@aggTrade"])

@@ -54,32 +54,17 @@ pub(crate) async fn settle(
     start_ids: &BTreeMap<&'static str, u64>,
     expectations: &mut Vec<Expectation>,
 ) {
-    let back = watch
-        .until(timings.recovery_bound, |o| {
-            o.all_delivered_since(last_clear)
-        })
-        .await;
+    let back = watch.until(timings.recovery_bound, |o| o.all_delivered_since(last_clear)).await;
     expectations.push(Expectation::new(
         "every stream delivering again after the last fault",
         back,
-        if back {
-            "yes".to_owned()
-        } else {
-            format!("not within {:?}", timings.recovery_bound)
-        },
+        if back { "yes".to_owned() } else { format!("not within {:?}", timings.recovery_bound) },
     ));
-    let book = bed
-        .books
-        .as_ref()
-        .and_then(|b| Symbol::new(BOOK).ok().and_then(|s| b.book(&s)));
+    let book = bed.books.as_ref().and_then(|b| Symbol::new(BOOK).ok().and_then(|s| b.book(&s)));
     if let Some(book) = &book {
         let live = book.wait_live(timings.recovery_bound).await.is_ok();
         if !live {
-            expectations.push(Expectation::new(
-                "the book live before the market is frozen",
-                false,
-                format!("{:?}", book.state()),
-            ));
+            expectations.push(Expectation::new("the book live before the market is frozen", false, format!("{:?}", book.state())));
         }
     }
     let frozen = Instant::now();
@@ -87,11 +72,7 @@ pub(crate) async fn settle(
     expectations.push(Expectation::new(
         "the client delivered the frozen market's last ids",
         caught_up,
-        if caught_up {
-            "yes".to_owned()
-        } else {
-            format!("not within {:?}", timings.catch_up)
-        },
+        if caught_up { "yes".to_owned() } else { format!("not within {:?}", timings.catch_up) },
     ));
     if let Some(book) = &book {
         expectations.push(check_book(bed, watch, book, timings.catch_up).await);
@@ -119,11 +100,7 @@ pub(crate) async fn freeze_and_set_truth(
         let quiet = StreamSpec::every(timings.catch_up + Duration::from_secs(5));
         let names: Vec<String> = o.streams.keys().cloned().collect();
         for name in names {
-            let spec = if name.ends_with("@aggTrade") {
-                quiet.contiguous()
-            } else {
-                quiet
-            };
+            let spec = if name.ends_with("@aggTrade") { quiet.contiguous() } else { quiet };
             o.recorder.declare_stream(&name, spec, frozen);
         }
     }
@@ -133,20 +110,13 @@ pub(crate) async fn freeze_and_set_truth(
         .collect();
     let caught_up = watch
         .until(timings.catch_up, |o| {
-            last_ids.iter().all(|(name, last)| {
-                o.streams
-                    .get(name)
-                    .and_then(|t| t.last)
-                    .is_some_and(|id| id >= *last)
-            })
+            last_ids.iter().all(|(name, last)| o.streams.get(name).and_then(|t| t.last).is_some_and(|id| id >= *last))
         })
         .await;
     tokio::time::sleep(SETTLE).await;
     for &symbol in &SYMBOLS {
         let name = agg_stream(symbol);
-        let Some(&last) = last_ids.get(&name) else {
-            continue;
-        };
+        let Some(&last) = last_ids.get(&name) else { continue };
         let first = watch
             .lock()
             .streams
@@ -160,12 +130,7 @@ pub(crate) async fn freeze_and_set_truth(
 }
 
 /// Compares the client's book with the simulator's frozen one.
-async fn check_book(
-    bed: &Testbed,
-    watch: &Watch,
-    book: &crate::book::BookHandle,
-    limit: Duration,
-) -> Expectation {
+async fn check_book(bed: &Testbed, watch: &Watch, book: &crate::book::BookHandle, limit: Duration) -> Expectation {
     let (frozen, bids, asks) = bed.sim.with_market(|m| {
         m.symbol(BOOK).map_or((0, Vec::new(), Vec::new()), |s| {
             let side = |side| -> Vec<Level> {
@@ -185,15 +150,8 @@ async fn check_book(
     match book.top(usize::MAX) {
         Ok(local) => {
             let equal = local.update_id == frozen && local.bids == bids && local.asks == asks;
-            let check = if equal {
-                BookCheck::Consistent
-            } else {
-                BookCheck::Mismatch
-            };
-            watch
-                .lock()
-                .recorder
-                .on_book_check(BOOK_STREAM, check, Instant::now());
+            let check = if equal { BookCheck::Consistent } else { BookCheck::Mismatch };
+            watch.lock().recorder.on_book_check(BOOK_STREAM, check, Instant::now());
             Expectation::new(
                 what,
                 equal,
@@ -229,12 +187,7 @@ pub(crate) fn limits(bed: &Testbed, watch: &Watch, frozen: Instant) {
 }
 
 /// Expectations about the whole run.
-async fn end_state(
-    scenario: Scenario,
-    bed: &Testbed,
-    watch: &Watch,
-    expectations: &mut Vec<Expectation>,
-) {
+async fn end_state(scenario: Scenario, bed: &Testbed, watch: &Watch, expectations: &mut Vec<Expectation>) {
     let lagged = watch.lock().lagged;
     expectations.push(Expectation::new(
         "the recording subscriber never lagged",
@@ -245,36 +198,21 @@ async fn end_state(
         Scenario::Rotation => {
             let o = watch.lock();
             let since = o.recorder.start();
-            let lifetime = o.count(
-                since,
-                |l| matches!(l, Lifecycle::Rotated { reason, .. } if reason == "lifetime"),
-            );
+            let lifetime = o.count(since, |l| matches!(l, Lifecycle::Rotated { reason, .. } if reason == "lifetime"));
             let drops = o.count(since, |l| matches!(l, Lifecycle::Disconnected { .. }));
             drop(o);
             let expired = bed
                 .sim
                 .connections()
                 .iter()
-                .filter(|c| {
-                    c.close
-                        .as_ref()
-                        .is_some_and(|r| r.by_server && r.reason.contains("lifetime"))
-                })
+                .filter(|c| c.close.as_ref().is_some_and(|r| r.by_server && r.reason.contains("lifetime")))
                 .count();
             expectations.push(Expectation::new("rotations before the connection lifetime ran out", lifetime > 0 && expired == 0, format!("{lifetime} lifetime rotations; {expired} connections closed by the server for their lifetime")));
-            expectations.push(Expectation::new(
-                "no disconnect: every rotation make-before-break",
-                drops == 0,
-                format!("{drops} disconnects"),
-            ));
+            expectations.push(Expectation::new("no disconnect: every rotation make-before-break", drops == 0, format!("{drops} disconnects")));
         }
         Scenario::SlowConsumer => {
             let delivered = |o: &super::watch::Observed| {
-                o.streams
-                    .iter()
-                    .filter(|(n, _)| n.ends_with("@aggTrade"))
-                    .map(|(_, t)| t.events)
-                    .sum::<u64>()
+                o.streams.iter().filter(|(n, _)| n.ends_with("@aggTrade")).map(|(_, t)| t.events).sum::<u64>()
             };
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
@@ -289,21 +227,11 @@ async fn end_state(
             }
             let o = watch.lock();
             let (slow, total) = (o.slow, delivered(&o));
-            expectations.push(Expectation::new(
-                "the slow subscriber was told Lagged",
-                slow.lag_notices > 0,
-                format!(
-                    "{} Lagged notices, {} events missed",
-                    slow.lag_notices, slow.missed
-                ),
-            ));
+            expectations.push(Expectation::new("the slow subscriber was told Lagged", slow.lag_notices > 0, format!("{} Lagged notices, {} events missed", slow.lag_notices, slow.missed)));
             expectations.push(Expectation::new(
                 "every event accounted for: received + missed = delivered",
                 slow.received + slow.missed == total,
-                format!(
-                    "{} received + {} missed vs {total} delivered to the other subscriber",
-                    slow.received, slow.missed
-                ),
+                format!("{} received + {} missed vs {total} delivered to the other subscriber", slow.received, slow.missed),
             ));
         }
         _ => {}

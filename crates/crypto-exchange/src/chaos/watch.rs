@@ -177,9 +177,7 @@ impl Watch {
     /// subscription, so the first connection's signals are seen.
     pub(crate) fn attach(&self, client: &Client, tasks: &mut Tasks) {
         tasks.push(tokio::spawn(self.clone().lifecycle(client.lifecycle())));
-        tasks.push(tokio::spawn(
-            self.clone().rest_events(client.rest().events()),
-        ));
+        tasks.push(tokio::spawn(self.clone().rest_events(client.rest().events())));
         tasks.push(tokio::spawn(self.clone().sample(client.clone())));
     }
 
@@ -197,8 +195,7 @@ impl Watch {
                     };
                     let stream = event.stream.to_string();
                     let age = Duration::from_millis(now_ms().saturating_sub(time.as_millis()));
-                    o.recorder
-                        .on_event(&stream, Delivered::id(id).aged(age), now);
+                    o.recorder.on_event(&stream, Delivered::id(id).aged(age), now);
                     let tally = o.streams.entry(stream).or_default();
                     tally.events += 1;
                     tally.first.get_or_insert(id);
@@ -232,35 +229,22 @@ impl Watch {
             match &signal {
                 Lifecycle::Connecting { connection, .. } => {
                     o.recorder.on_connection_attempt(now);
-                    o.recorder
-                        .on_connection_state(&conn(*connection), ConnState::Connecting, now);
+                    o.recorder.on_connection_state(&conn(*connection), ConnState::Connecting, now);
                 }
                 Lifecycle::Restarted { connection, .. } => {
-                    o.recorder
-                        .on_connection_state(&conn(*connection), ConnState::Connecting, now);
+                    o.recorder.on_connection_state(&conn(*connection), ConnState::Connecting, now);
                 }
                 Lifecycle::Connected { connection, .. } => {
-                    o.recorder
-                        .on_connection_state(&conn(*connection), ConnState::Connected, now);
+                    o.recorder.on_connection_state(&conn(*connection), ConnState::Connected, now);
                 }
                 Lifecycle::Disconnected { connection, .. } => {
-                    o.recorder.on_connection_state(
-                        &conn(*connection),
-                        ConnState::Disconnected,
-                        now,
-                    );
+                    o.recorder.on_connection_state(&conn(*connection), ConnState::Disconnected, now);
                 }
                 Lifecycle::Reconnecting { connection, .. } => {
-                    o.recorder.on_connection_state(
-                        &conn(*connection),
-                        ConnState::Reconnecting,
-                        now,
-                    );
+                    o.recorder.on_connection_state(&conn(*connection), ConnState::Reconnecting, now);
                 }
-                Lifecycle::Abandoned { connection, .. }
-                | Lifecycle::Escalated { connection, .. } => {
-                    o.recorder
-                        .on_connection_state(&conn(*connection), ConnState::Abandoned, now);
+                Lifecycle::Abandoned { connection, .. } | Lifecycle::Escalated { connection, .. } => {
+                    o.recorder.on_connection_state(&conn(*connection), ConnState::Abandoned, now);
                 }
                 Lifecycle::Breaker { endpoint, state } => {
                     let state = match state.as_str() {
@@ -310,11 +294,7 @@ impl Watch {
     /// A second subscriber that sleeps `pace` after each event it reads (while
     /// `pace` is not zero), counting what it receives and what it is told it
     /// missed.
-    pub(crate) async fn slow_reader(
-        self,
-        mut subscription: Subscription,
-        pace: watch::Receiver<Duration>,
-    ) {
+    pub(crate) async fn slow_reader(self, mut subscription: Subscription, pace: watch::Receiver<Duration>) {
         while let Some(update) = subscription.next().await {
             match update {
                 Update::Event(event) if matches!(event.event, Event::AggTrade(_)) => {

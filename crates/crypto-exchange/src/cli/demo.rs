@@ -65,9 +65,7 @@ fn fault_every(text: &str) -> Result<FaultEvery, String> {
         ));
     }
     if hi < lo {
-        return Err(format!(
-            "{text}: the longest gap is shorter than the shortest"
-        ));
+        return Err(format!("{text}: the longest gap is shorter than the shortest"));
     }
     Ok(FaultEvery(lo, hi))
 }
@@ -89,14 +87,7 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
         }
     };
     println!("crypto-exchange demo: {}", demo.describe());
-    let ops = match ops::start(
-        demo.client(),
-        args.ops_addr,
-        args.ops_allow_remote,
-        "crypto-exchange demo",
-    )
-    .await
-    {
+    let ops = match ops::start(demo.client(), args.ops_addr, args.ops_allow_remote, "crypto-exchange demo").await {
         Ok(ops) => ops,
         Err(code) => {
             demo.finish().await;
@@ -123,10 +114,7 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
         if args.duration.is_zero() {
             "Ctrl-C stops".to_owned()
         } else {
-            format!(
-                "for {} (Ctrl-C stops earlier)",
-                humantime::format_duration(args.duration)
-            )
+            format!("for {} (Ctrl-C stops earlier)", humantime::format_duration(args.duration))
         }
     );
     let limit = (!args.duration.is_zero()).then_some(args.duration);
@@ -186,11 +174,7 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
             m.lost,
             m.duplicated,
             m.out_of_order,
-            if result.caught_up {
-                ""
-            } else {
-                "; the client did not deliver the frozen market's last ids"
-            }
+            if result.caught_up { "" } else { "; the client did not deliver the frozen market's last ids" }
         );
         return ExitCode::from(EXIT_RUNTIME);
     }

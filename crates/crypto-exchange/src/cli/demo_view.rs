@@ -37,24 +37,19 @@ impl Live {
         if self.recent.len() == RECENT {
             self.recent.pop_front();
         }
-        self.recent
-            .push_back(format!("{:>5.1}s {note}", elapsed.as_secs_f64()));
+        self.recent.push_back(format!("{:>5.1}s {note}", elapsed.as_secs_f64()));
     }
 
     pub(crate) fn draw(&mut self, status: &DemoStatus) {
         let mut lines = vec![self.header.clone(), String::new()];
-        lines.push(format!(
-            "{:<22} {:>8} {:>9} {:>14}",
-            "stream", "events", "events/s", "last id"
-        ));
+        lines.push(format!("{:<22} {:>8} {:>9} {:>14}", "stream", "events", "events/s", "last id"));
         for s in &status.streams {
             lines.push(format!(
                 "{:<22} {:>8} {:>9.1} {:>14}",
                 s.name,
                 s.events,
                 s.rate,
-                s.last_id
-                    .map_or_else(|| "-".to_owned(), |id| id.to_string())
+                s.last_id.map_or_else(|| "-".to_owned(), |id| id.to_string())
             ));
         }
         lines.push(String::new());
@@ -74,10 +69,7 @@ impl Live {
             Some((label, left)) => format!("now: {label}, {:.0}s left", left.as_secs_f64()),
             None => format!("next fault in {:.0}s", status.next_fault_in.as_secs_f64()),
         };
-        lines.push(format!(
-            "faults {} injected, {} recovered; {now}",
-            status.faults, status.recoveries
-        ));
+        lines.push(format!("faults {} injected, {} recovered; {now}", status.faults, status.recoveries));
         lines.push(format!(
             "MTTR so far: mean {}, max {}",
             secs(status.mttr.0),
@@ -123,16 +115,8 @@ pub(crate) fn plain_line(status: &DemoStatus) -> String {
     format!(
         "[{:>4}s] {rate:>6.0} events/s | {} | breaker {} | health {} ({} alerts) | faults {}, recovered {} | MTTR max {} | lost {} duplicated {}",
         status.elapsed.as_secs(),
-        if connections.is_empty() {
-            "no connection yet".to_owned()
-        } else {
-            connections.join(", ")
-        },
-        if breakers.is_empty() {
-            "-".to_owned()
-        } else {
-            breakers.join(",")
-        },
+        if connections.is_empty() { "no connection yet".to_owned() } else { connections.join(", ") },
+        if breakers.is_empty() { "-".to_owned() } else { breakers.join(",") },
         status.health,
         status.alerts.len(),
         status.faults,
@@ -164,11 +148,7 @@ pub(crate) fn summary(summary: &DemoSummary) -> Vec<String> {
         ),
         format!(
             "Binance limits {}: at most {} frames/s on a connection, {} connection attempts",
-            if m.limits.respected {
-                "respected"
-            } else {
-                "EXCEEDED"
-            },
+            if m.limits.respected { "respected" } else { "EXCEEDED" },
             m.limits.frames_per_sec_max.unwrap_or(0),
             m.limits.connection_attempts
         ),

@@ -227,11 +227,7 @@ where
                     }
                 }
                 PlanEvent::ServiceChanged { from, to, .. } => {
-                    tracing::warn!(
-                        from = from.as_str(),
-                        to = to.as_str(),
-                        "service level changed"
-                    );
+                    tracing::warn!(from = from.as_str(), to = to.as_str(), "service level changed");
                 }
                 _ => {}
             }
@@ -324,13 +320,7 @@ mod tests {
         for s in &streams {
             d.add_stream(s, polling, None, Feed::Live, now);
         }
-        d.add_stream(
-            &"!miniTicker@arr",
-            Polling::Unsupported,
-            None,
-            Feed::Live,
-            now,
-        );
+        d.add_stream(&"!miniTicker@arr", Polling::Unsupported, None, Feed::Live, now);
         assert!(d.polled(&streams).is_empty());
         d.set_feeds(&streams, Feed::Failed, now);
         let polled = d.polled(&streams);
@@ -340,8 +330,7 @@ mod tests {
         assert_eq!(polled[0].interval, Duration::from_secs(2));
         let note = polling_note(&d.plan()).unwrap_or_default();
         assert!(
-            note.contains("2 of them slower than normal")
-                && note.contains("every 2s instead of 1s"),
+            note.contains("2 of them slower than normal") && note.contains("every 2s instead of 1s"),
             "{note}"
         );
         d.set_feeds(&["!miniTicker@arr"], Feed::Failed, now);

@@ -303,8 +303,8 @@ mod tests {
     use super::*;
 
     fn endpoints(bases: &[&str]) -> Result<Endpoints, String> {
-        let registry =
-            Registry::new(circuit_breaker::BreakerConfig::default()).map_err(|e| e.to_string())?;
+        let registry = Registry::new(circuit_breaker::BreakerConfig::default())
+            .map_err(|e| e.to_string())?;
         let bases: Vec<String> = bases.iter().map(|&b| b.to_owned()).collect();
         Endpoints::new(&bases, &EndpointConfig::default(), &registry)
     }
@@ -351,8 +351,8 @@ mod tests {
 
     #[test]
     fn two_failures_move_traffic_to_a_healthy_alternative() -> Result<(), String> {
-        let registry =
-            Registry::new(circuit_breaker::BreakerConfig::default()).map_err(|e| e.to_string())?;
+        let registry = Registry::new(circuit_breaker::BreakerConfig::default())
+            .map_err(|e| e.to_string())?;
         let config = EndpointConfig {
             min_dwell: Duration::from_millis(1),
             ..EndpointConfig::default()

@@ -264,7 +264,10 @@ mod tests {
         for stream in ["!miniTicker@arr", "btcusdt@kline_1m@+08:00"] {
             assert_eq!(polling_of(&name(stream)), Polling::Unsupported, "{stream}");
         }
-        assert_eq!(expected_interval_of(&name("btcusdt@ticker")), Some(second));
+        assert_eq!(
+            expected_interval_of(&name("btcusdt@ticker")),
+            Some(second)
+        );
         assert_eq!(expected_interval_of(&name("btcusdt@aggTrade")), None);
     }
 }

@@ -21,8 +21,8 @@ use super::live::LiveDecoder;
 use super::pool::{Pool, PoolParts};
 use super::stats::Counters;
 use super::test_support::{
-    Events, LIMIT, Memory, accept, agg_id, agg_trade, answer_subscribe, config, endpoints,
-    next_event, next_request, reply, streams, until_close, wait_for,
+    Events, LIMIT, Memory, accept, agg_id, agg_trade, answer_subscribe, config, next_event,
+    next_request, reply, streams, until_close, wait_for, endpoints,
 };
 
 /// A pool on the in-memory transport, and the handles to watch it.

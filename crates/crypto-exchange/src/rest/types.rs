@@ -89,9 +89,7 @@ fn url_problem(field: &str, url: &str) -> Option<String> {
     });
     match host {
         Some(host)
-            if !host.is_empty()
-                && !host.starts_with('/')
-                && !host.contains(char::is_whitespace) =>
+            if !host.is_empty() && !host.starts_with('/') && !host.contains(char::is_whitespace) =>
         {
             None
         }
@@ -231,3 +229,4 @@ impl RestError {
         )
     }
 }
+

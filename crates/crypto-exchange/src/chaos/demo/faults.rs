@@ -54,24 +54,16 @@ impl DemoFault {
 
     pub(crate) fn hold(self) -> Duration {
         match self {
-            DemoFault::Latency | DemoFault::Partition | DemoFault::Stall | DemoFault::SlowLink => {
-                Duration::from_secs(4)
-            }
+            DemoFault::Latency | DemoFault::Partition | DemoFault::Stall | DemoFault::SlowLink => Duration::from_secs(4),
             DemoFault::Refuse => Duration::from_secs(3),
             DemoFault::RestErrors => Duration::from_secs(2),
-            DemoFault::GoingAway
-            | DemoFault::RateLimitClose
-            | DemoFault::NetworkReset
-            | DemoFault::ServerShutdown => Duration::ZERO,
+            DemoFault::GoingAway | DemoFault::RateLimitClose | DemoFault::NetworkReset | DemoFault::ServerShutdown => Duration::ZERO,
         }
     }
 
     /// Switches the fault on; proxy faults to clear come back.
     pub(crate) fn inject(self, bed: &Testbed) -> Vec<FaultId> {
-        let close = |code, reason: &str| DropKind::Close {
-            code,
-            reason: reason.to_owned(),
-        };
+        let close = |code, reason: &str| DropKind::Close { code, reason: reason.to_owned() };
         let proxy = |fault| bed.ws.set_fault(fault).ok().into_iter().collect();
         match self {
             DemoFault::Latency => proxy(Fault::Latency {
@@ -80,16 +72,8 @@ impl DemoFault {
                 direction: Direction::Downstream,
             }),
             DemoFault::Partition => {
-                let mut ids: Vec<FaultId> = proxy(Fault::Blackhole {
-                    direction: Direction::Both,
-                });
-                ids.extend(
-                    bed.rest
-                        .set_fault(Fault::Blackhole {
-                            direction: Direction::Both,
-                        })
-                        .ok(),
-                );
+                let mut ids: Vec<FaultId> = proxy(Fault::Blackhole { direction: Direction::Both });
+                ids.extend(bed.rest.set_fault(Fault::Blackhole { direction: Direction::Both }).ok());
                 ids
             }
             DemoFault::SlowLink => proxy(Fault::Bandwidth {
@@ -122,8 +106,7 @@ impl DemoFault {
                 Vec::new()
             }
             DemoFault::RestErrors => {
-                bed.sim
-                    .set_rest_fault(RestFault::ServerError(503), Some(self.hold()));
+                bed.sim.set_rest_fault(RestFault::ServerError(503), Some(self.hold()));
                 bed.ws.reset_all();
                 Vec::new()
             }

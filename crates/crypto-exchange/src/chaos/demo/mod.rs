@@ -182,45 +182,18 @@ pub struct Demo {
 /// What a connection is doing, from its latest lifecycle signal.
 fn describe(signal: &Lifecycle) -> Option<(u64, String)> {
     Some(match signal {
-        Lifecycle::Connecting {
-            connection,
-            attempt,
-            ..
-        } => (*connection, format!("connecting (attempt {attempt})")),
+        Lifecycle::Connecting { connection, attempt, .. } => (*connection, format!("connecting (attempt {attempt})")),
         Lifecycle::Connected { connection, .. } => (*connection, "connected".to_owned()),
-        Lifecycle::Subscribed {
-            connection,
-            streams,
-        } => (*connection, format!("live ({streams} streams)")),
-        Lifecycle::Disconnected {
-            connection, cause, ..
-        } => (*connection, format!("down ({cause})")),
-        Lifecycle::Reconnecting {
-            connection,
-            delay_ms,
-            rate_limited,
-        } => (
+        Lifecycle::Subscribed { connection, streams } => (*connection, format!("live ({streams} streams)")),
+        Lifecycle::Disconnected { connection, cause, .. } => (*connection, format!("down ({cause})")),
+        Lifecycle::Reconnecting { connection, delay_ms, rate_limited } => (
             *connection,
-            format!(
-                "backing off {delay_ms} ms{}",
-                if *rate_limited { " (rate limited)" } else { "" }
-            ),
+            format!("backing off {delay_ms} ms{}", if *rate_limited { " (rate limited)" } else { "" }),
         ),
-        Lifecycle::Rotated { connection, reason } => {
-            (*connection, format!("live (rotated: {reason})"))
-        }
-        Lifecycle::CircuitOpen {
-            connection,
-            retry_in_ms,
-            ..
-        } => (
-            *connection,
-            format!("breaker open, next try in {retry_in_ms} ms"),
-        ),
+        Lifecycle::Rotated { connection, reason } => (*connection, format!("live (rotated: {reason})")),
+        Lifecycle::CircuitOpen { connection, retry_in_ms, .. } => (*connection, format!("breaker open, next try in {retry_in_ms} ms")),
         Lifecycle::Restarted { connection, .. } => (*connection, "restarted".to_owned()),
-        Lifecycle::Escalated { connection, .. } | Lifecycle::Abandoned { connection, .. } => {
-            (*connection, "stopped".to_owned())
-        }
+        Lifecycle::Escalated { connection, .. } | Lifecycle::Abandoned { connection, .. } => (*connection, "stopped".to_owned()),
         _ => return None,
     })
 }
@@ -260,12 +233,7 @@ impl Demo {
         let mut bed = Testbed::start(spec).await?;
         let streams: Vec<String> = SYMBOLS
             .iter()
-            .flat_map(|s| {
-                [
-                    agg_stream(s),
-                    format!("{}@depth@100ms", s.to_ascii_lowercase()),
-                ]
-            })
+            .flat_map(|s| [agg_stream(s), format!("{}@depth@100ms", s.to_ascii_lowercase())])
             .collect();
         let endpoints = vec![(format!("ws://{}", bed.ws.addr()), "exchange".to_owned())];
         let recorder = RecorderConfig {
@@ -279,12 +247,8 @@ impl Demo {
             .map(|&s| (s, bed.last_agg_id(s).map_or(0, |id| id + 1)))
             .collect();
         watch.attach(&bed.client, &mut bed.tasks);
-        let subscription = bed
-            .client
-            .subscribe(&streams)
-            .map_err(|e| ChaosError::setup("demo", e))?;
-        bed.tasks
-            .push(tokio::spawn(watch.clone().consume(subscription)));
+        let subscription = bed.client.subscribe(&streams).map_err(|e| ChaosError::setup("demo", e))?;
+        bed.tasks.push(tokio::spawn(watch.clone().consume(subscription)));
         let started = Instant::now();
         Ok(Demo {
             next_fault: started + shortest.min(Duration::from_secs(5)),
@@ -334,9 +298,7 @@ impl Demo {
         let mut notes = Vec::new();
         if self.active.as_ref().is_some_and(|a| now >= a.until) {
             if let Some(active) = self.active.take() {
-                notes.push(DemoNote::Cleared {
-                    number: active.number,
-                });
+                notes.push(DemoNote::Cleared { number: active.number });
                 self.end(active, now);
             }
         }
@@ -364,20 +326,15 @@ impl Demo {
             }
             let (lo, hi) = self.config.fault_every;
             let gap = self.rng.random_range(lo.as_millis()..=hi.as_millis());
-            self.next_fault =
-                now + fault.hold() + Duration::from_millis(u64::try_from(gap).unwrap_or(10_000));
+            self.next_fault = now + fault.hold() + Duration::from_millis(u64::try_from(gap).unwrap_or(10_000));
         }
         let o = self.watch.lock();
         let mut recovered = Vec::new();
         self.waiting.retain(|&(number, started, cleared)| {
             let since = last_disconnect(&o, started).map_or(cleared, |d| d.max(cleared));
-            let done = now.duration_since(started) >= Duration::from_millis(500)
-                && o.all_delivered_since(since);
+            let done = now.duration_since(started) >= Duration::from_millis(500) && o.all_delivered_since(since);
             if done {
-                recovered.push(DemoNote::Recovered {
-                    number,
-                    after: now.duration_since(started),
-                });
+                recovered.push(DemoNote::Recovered { number, after: now.duration_since(started) });
             }
             !done
         });
@@ -414,10 +371,7 @@ impl Demo {
             .map(|(name, t)| {
                 counts.insert(name.clone(), t.events);
                 let before = self.previous.1.get(name).copied().unwrap_or(0);
-                #[allow(
-                    clippy::cast_precision_loss,
-                    reason = "event counts are far below 2^52"
-                )]
+                #[allow(clippy::cast_precision_loss, reason = "event counts are far below 2^52")]
                 let rate = t.events.saturating_sub(before) as f64 / dt;
                 StreamStatus {
                     name: name.clone(),
@@ -436,21 +390,13 @@ impl Demo {
         let status = DemoStatus {
             elapsed: now.duration_since(self.started),
             streams,
-            connections: connections
-                .into_iter()
-                .map(|(id, s)| (format!("connection {id}"), s))
-                .collect(),
+            connections: connections.into_iter().map(|(id, s)| (format!("connection {id}"), s)).collect(),
             breakers,
             health: health.level,
             alerts: health.alerts.iter().map(|a| a.key.clone()).collect(),
             faults: self.injected,
             recoveries: self.recoveries,
-            active: self.active.as_ref().map(|a| {
-                (
-                    a.fault.label().to_owned(),
-                    a.until.saturating_duration_since(now),
-                )
-            }),
+            active: self.active.as_ref().map(|a| (a.fault.label().to_owned(), a.until.saturating_duration_since(now))),
             next_fault_in: self.next_fault.saturating_duration_since(now),
             mttr: (mttr.mean, mttr.max),
             lost: o.streams.values().map(|t| t.missing).sum(),
@@ -472,29 +418,16 @@ impl Demo {
             self.end(active, now);
         }
         let last_clear = self.waiting.iter().map(|w| w.2).max().unwrap_or(now);
-        let _ = self
-            .watch
-            .until(self.timings.recovery_bound, |o| {
-                o.all_delivered_since(last_clear)
-            })
-            .await;
+        let _ = self.watch.until(self.timings.recovery_bound, |o| o.all_delivered_since(last_clear)).await;
         let last = self.status();
         let frozen = Instant::now();
-        let caught_up =
-            verify::freeze_and_set_truth(&self.bed, &self.watch, &self.timings, &self.start_ids)
-                .await;
+        let caught_up = verify::freeze_and_set_truth(&self.bed, &self.watch, &self.timings, &self.start_ids).await;
         verify::limits(&self.bed, &self.watch, frozen);
         let recording = self.watch.finish();
         let wall = std::time::SystemTime::now()
             .checked_sub(self.started.elapsed())
             .unwrap_or_else(std::time::SystemTime::now);
-        let report = Report::new(
-            "demo",
-            Some(self.config.seed),
-            wall,
-            recording,
-            Guarantees::default(),
-        );
+        let report = Report::new("demo", Some(self.config.seed), wall, recording, Guarantees::default());
         let rotations = self.bed.client.stats().rotations;
         let alerts_resolved = self.bed.client.system_health().history.len();
         self.bed.shutdown().await;

@@ -132,8 +132,7 @@ impl<S: Clone + Eq + Hash> Poller<S> {
 }
 
 fn later(at: Instant, by: Duration) -> Instant {
-    at.checked_add(by)
-        .unwrap_or(at + Duration::from_secs(365 * 24 * 3600))
+    at.checked_add(by).unwrap_or(at + Duration::from_secs(365 * 24 * 3600))
 }
 
 /// Sleeps until `at`, or forever without one.
@@ -226,10 +225,7 @@ where
     /// When the waiting loop must wake up for the fallback: a machine
     /// deadline or a poll.
     pub(super) fn fallback_deadline(&self) -> Option<Instant> {
-        let machine = self
-            .machine
-            .as_ref()
-            .and_then(ConnectionMachine::poll_timeout);
+        let machine = self.machine.as_ref().and_then(ConnectionMachine::poll_timeout);
         let poll = self.poller.next_due();
         match (machine, poll) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -279,12 +275,7 @@ where
         };
         if !self.poller.active {
             self.poller.active = true;
-            tracing::warn!(
-                connection = self.spec.id,
-                streams = assigned.len(),
-                slowed,
-                "no WebSocket: serving streams by REST polling"
-            );
+            tracing::warn!(connection = self.spec.id, streams = assigned.len(), slowed, "no WebSocket: serving streams by REST polling");
             self.emit(signal);
             self.signal(Signal::PollingStarted);
         } else if changed {
@@ -397,10 +388,7 @@ where
         match kind {
             FallbackKind::Endpoint => {
                 let Some(target) = self.spec.endpoints.best_other(self.endpoint, now()) else {
-                    tracing::warn!(
-                        connection = self.spec.id,
-                        "no other usable endpoint to move to"
-                    );
+                    tracing::warn!(connection = self.spec.id, "no other usable endpoint to move to");
                     return false;
                 };
                 self.pin = Some(super::endpoints::Pin {

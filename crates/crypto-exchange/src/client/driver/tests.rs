@@ -24,8 +24,8 @@ use crate::client::lifecycle::Lifecycle;
 use crate::client::live::{LiveDecoder, StreamEvent};
 use crate::client::stats::{ClientStats, Counters};
 use crate::client::test_support::{
-    Events, LIMIT, Memory, Request, accept, agg_id, agg_trade, answer_subscribe, config, drain,
-    endpoints, next_event, next_request, next_sent, reply, streams, until_close, wait_for,
+    Events, LIMIT, Memory, Request, accept, endpoints, agg_id, agg_trade, answer_subscribe, config, drain,
+    next_event, next_request, next_sent, reply, streams, until_close, wait_for,
 };
 use crate::domain::StreamName;
 
