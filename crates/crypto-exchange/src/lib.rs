@@ -50,8 +50,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## A user's own events
+//!
+//! [`user::UserManager`] runs one supervised connection per user to Binance's
+//! WebSocket API (`userDataStream.subscribe.signature`, HMAC-SHA256 or Ed25519
+//! keys held in types that never print and are zeroed on drop), reconnects on
+//! the same schedule as the market streams, stops a user for good on an
+//! authentication or clock error without touching anyone else, and after every
+//! reconnect reconciles balances, open orders and missed fills over signed REST
+//! so each fill is seen exactly once (`docs/user-data.md`).
+//!
 //! The `crypto-exchange` binary wraps the same client: `crypto-exchange stream`,
-//! `crypto-exchange demo` (on an embedded simulator) and `crypto-exchange sim`.
+//! `crypto-exchange demo` (on an embedded simulator), `crypto-exchange sim` and
+//! `crypto-exchange user` (one account's events as JSON lines).
 
 pub mod book;
 pub mod chaos;
@@ -60,6 +71,7 @@ pub mod domain;
 mod error;
 pub mod rest;
 pub mod settings;
+pub mod user;
 
 pub use book::{BookEvent, BookHandle, BookState, OrderBook, OrderBooks};
 pub use chaos::{run_full_resilience_test, run_resilience_test};

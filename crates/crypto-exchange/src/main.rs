@@ -1,6 +1,6 @@
 //! `crypto-exchange`: the market-data gateway binary.
 //!
-//! Subcommands: `demo`, `stream`, `sim`, `chaos`, `config`. Exit codes: 0 success (also a
+//! Subcommands: `demo`, `stream`, `sim`, `chaos`, `user`, `config`. Exit codes: 0 success (also a
 //! `--duration` that ran out, Ctrl-C, or a closed output pipe), 1 a runtime
 //! failure (for `chaos`: a scenario failed its verification), 2 bad arguments or
 //! configuration. Logs go to stderr (`RUST_LOG` sets the level), so stdout stays
@@ -47,6 +47,9 @@ enum Command {
     Chaos(cli::chaos::ChaosArgs),
     /// Check a configuration file, or show the effective configuration.
     Config(cli::config::ConfigArgs),
+    /// Stream one account's own events (orders, fills, balances) as JSON lines;
+    /// keys come from environment variables (default endpoints: Binance production).
+    User(cli::user::UserArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,8 +62,18 @@ fn main() -> ExitCode {
         Command::Demo(_) | Command::Chaos(_) => "off",
         _ => "warn",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    // An empty RUST_LOG counts as unset; an invalid one is said, not ignored.
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(text) if !text.trim().is_empty() => tracing_subscriber::EnvFilter::try_new(&text)
+            .unwrap_or_else(|error| {
+                eprintln!(
+                    "crypto-exchange: RUST_LOG={text:?} is not a log filter ({error}); \
+                     using {default_filter:?} (write it like RUST_LOG=info or RUST_LOG=crypto_exchange=debug)"
+                );
+                tracing_subscriber::EnvFilter::new(default_filter)
+            }),
+        _ => tracing_subscriber::EnvFilter::new(default_filter),
+    };
     match cli.log_format {
         LogFormat::Json => {
             cli::use_json_lines();
@@ -95,6 +108,7 @@ fn main() -> ExitCode {
             Command::Sim(args) => run_sim(&args).await,
             Command::Chaos(args) => cli::chaos::run(args).await,
             Command::Config(args) => cli::config::run(args),
+            Command::User(args) => cli::user::run(args).await,
         }
     })
 }

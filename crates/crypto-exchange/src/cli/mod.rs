@@ -18,6 +18,7 @@ pub(crate) mod demo_view;
 pub(crate) mod ops;
 pub(crate) mod output;
 pub(crate) mod stream;
+pub(crate) mod user;
 
 use std::time::Duration;
 

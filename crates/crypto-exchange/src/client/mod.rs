@@ -16,7 +16,7 @@
 mod admin;
 mod config;
 mod degrade;
-mod driver;
+pub(crate) mod driver;
 mod endpoints;
 mod fallback_api;
 mod lifecycle;
@@ -84,6 +84,8 @@ struct Inner {
     /// The health monitor (`observe`), and its task (stopped when dropped).
     health: Arc<HealthFeed>,
     observer: Starter,
+    /// The connection-attempt budget every connection spends (user data too).
+    budget: AttemptBudget,
 }
 
 impl Inner {
@@ -164,7 +166,7 @@ impl Client {
             config: config.clone(),
             endpoints: endpoints.clone(),
             connector,
-            budget,
+            budget: budget.clone(),
             lifecycle: lifecycle.clone(),
             counters: counters.clone(),
             health: Some(health.clone()),
@@ -189,8 +191,19 @@ impl Client {
                 degrade,
                 health,
                 observer,
+                budget,
             }),
         })
+    }
+
+    /// The REST client (one weight budget per IP), for the user manager.
+    pub(crate) fn rest_client(&self) -> &RestClient {
+        &self.inner.rest
+    }
+
+    /// The connection-attempt budget, for the user manager.
+    pub(crate) fn attempt_budget(&self) -> &AttemptBudget {
+        &self.inner.budget
     }
 
     /// Subscribes to streams by name (`btcusdt@aggTrade`, `ethusdt@depth@100ms`, …).

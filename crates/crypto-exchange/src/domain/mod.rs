@@ -47,7 +47,7 @@
 //! [`Decimal`]: rust_decimal::Decimal
 
 mod cli;
-mod decimal;
+pub(crate) mod decimal;
 mod decoder;
 mod error;
 mod events;

@@ -34,6 +34,15 @@ pub use types::{RestConfig, RestError, RestEvent};
 use crate::domain::TimeUnit;
 use crate::domain::rest::decode_api_error;
 
+/// How a signed request authenticates: the API key for the header, and what
+/// builds the signed query string for each attempt.
+pub(crate) struct Auth<'a> {
+    /// The API key, sent in `X-MBX-APIKEY`.
+    pub(crate) api_key: &'a str,
+    /// Builds `params&timestamp=…&signature=…` at the moment of sending.
+    pub(crate) signed_query: &'a (dyn Fn() -> String + Send + Sync),
+}
+
 /// A successful response.
 #[derive(Debug, Clone)]
 pub struct RestResponse {
@@ -205,6 +214,29 @@ impl RestClient {
         query: &[(&str, String)],
         weight: u32,
     ) -> Result<RestResponse, RestError> {
+        self.get_inner(path, query, weight, None).await
+    }
+
+    /// A `SIGNED` GET (user data): like [`get`](Self::get), with the API key in
+    /// `X-MBX-APIKEY` (marked sensitive, so it never shows in `Debug`) and the query
+    /// string built and signed afresh for every attempt, so a retry after a 429
+    /// carries a new timestamp.
+    pub(crate) async fn get_signed(
+        &self,
+        path: &str,
+        weight: u32,
+        auth: &Auth<'_>,
+    ) -> Result<RestResponse, RestError> {
+        self.get_inner(path, &[], weight, Some(auth)).await
+    }
+
+    async fn get_inner(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        weight: u32,
+        auth: Option<&Auth<'_>>,
+    ) -> Result<RestResponse, RestError> {
         let mut failed = None;
         let mut retry_in: Option<u64> = None;
         for host in self.hosts.iter() {
@@ -218,7 +250,7 @@ impl RestClient {
                     continue;
                 }
             };
-            let result = self.get_admitted(host, path, query, weight).await;
+            let result = self.get_admitted(host, path, query, weight, auth).await;
             let outcome = match &result {
                 Ok(_) | Err(RestError::Refused { .. }) => Outcome::Success,
                 Err(
@@ -251,16 +283,28 @@ impl RestClient {
         path: &str,
         query: &[(&str, String)],
         weight: u32,
+        auth: Option<&Auth<'_>>,
     ) -> Result<RestResponse, RestError> {
         let url = format!("{}{path}", host.base_url);
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             self.reserve(weight).await?;
-            let sent = self
-                .http
-                .get(&url)
-                .query(query)
+            let request = match auth {
+                None => self.http.get(&url).query(query),
+                Some(auth) => {
+                    let mut key =
+                        reqwest::header::HeaderValue::from_str(auth.api_key).map_err(|_| {
+                            RestError::Config("the API key cannot be sent in a header".to_owned())
+                        })?;
+                    key.set_sensitive(true);
+                    let signed = (auth.signed_query)();
+                    self.http
+                        .get(format!("{url}?{signed}"))
+                        .header("X-MBX-APIKEY", key)
+                }
+            };
+            let sent = request
                 .header("X-MBX-TIME-UNIT", TimeUnit::Millisecond.as_query_value())
                 .send()
                 .await;

@@ -16,7 +16,7 @@
 //! when the client's degradation plan says so (`polling.rs`).
 
 mod backfill;
-mod cause;
+pub(crate) mod cause;
 pub(crate) mod decode;
 mod endpoints;
 mod observe;
