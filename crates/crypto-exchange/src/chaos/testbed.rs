@@ -127,6 +127,12 @@ pub(crate) fn client_config(ws: &[String], rest: &str, timings: &Timings) -> Cli
     config.rest.breaker.open_duration = timings.breaker_open;
     config.rest.breaker.max_open_duration = timings.breaker_open.saturating_mul(2);
     config.rest.max_wait = Duration::from_secs(30);
+    // Endpoint choice at the same scale: a failing endpoint is left after
+    // 500 ms on it (Binance-safe: 30 s), probed every 300 ms, failed back to
+    // after 2 s healthy.
+    config.fallback.endpoints.min_dwell = Duration::from_millis(500);
+    config.fallback.endpoints.failback_after = Duration::from_secs(2);
+    config.fallback.endpoints.probe_interval = Some(Duration::from_millis(300));
     // Backfills deliver bursts; the recording subscriber must never lag.
     config.subscriber_buffer = 1 << 15;
     config
