@@ -22,13 +22,13 @@ use ws_transport::Connector;
 
 use super::config::ClientConfig;
 use super::degrade::Degrade;
+use super::driver::FallbackKind;
 use super::driver::decode::Decode;
 use super::driver::decode::{Backfill, Poll, Refresh};
-use super::driver::FallbackKind;
-use super::endpoints::Endpoints;
 use super::driver::routes::Routes;
 use super::driver::routes::SinkId;
 use super::driver::{Command, Delivery, Driver, DriverSpec, SlotState};
+use super::endpoints::Endpoints;
 use super::lifecycle::{ConnectionId, Lifecycle};
 use super::observe::HealthFeed;
 use super::stats::Counters;
@@ -120,7 +120,7 @@ where
         &mut self,
         streams: &[D::Stream],
         sink: SinkId,
-        sender: &broadcast::Sender<Delivery<D::Stream, D::Event>>,
+        sender: &crate::client::sink::Sender<Delivery<D::Stream, D::Event>>,
     ) {
         let mut per_slot: HashMap<ConnectionId, Vec<D::Stream>> = HashMap::new();
         for stream in streams {

@@ -41,6 +41,8 @@ use reconnect::rt::ReconnectDriver;
 use reconnect::{AttemptBudget, Cause, Decision, Reconnector};
 use recovery::Preserved;
 use tokio::sync::{broadcast, mpsc};
+
+use crate::client::sink;
 use tokio::time::Instant;
 use ws_transport::{Connection, Connector, Event as WsEvent};
 
@@ -73,7 +75,7 @@ pub(crate) enum Command<S, T> {
     Subscribe {
         streams: Vec<S>,
         sink: SinkId,
-        sender: broadcast::Sender<Delivery<S, T>>,
+        sender: sink::Sender<Delivery<S, T>>,
     },
     /// Stop delivering these streams to this subscriber.
     Unsubscribe { streams: Vec<S>, sink: SinkId },
@@ -216,6 +218,8 @@ pub(crate) struct Driver<C, D: Decode> {
     forced_polling: bool,
     /// After a failed move to the set's endpoint: not again before then.
     follow_after: Option<std::time::Instant>,
+    /// Received events not yet reported to the health feed (`observe.rs`).
+    observed: std::cell::RefCell<Vec<(health::StreamId, usize, Option<u64>)>>,
 }
 
 impl<C, D> Driver<C, D>
@@ -253,6 +257,7 @@ where
             pin: None,
             forced_polling: false,
             follow_after: None,
+            observed: std::cell::RefCell::default(),
         }
     }
 
@@ -284,6 +289,8 @@ where
         }
     }
     fn emit(&self, event: Lifecycle) {
+        // Events received before the signal are reported before it.
+        self.flush_observed();
         tracing::debug!(connection = self.spec.id, ?event, "lifecycle");
         if let Some(health) = &self.spec.health {
             health.on_lifecycle(&event);
@@ -319,6 +326,7 @@ where
         let mut attempt: u32 = 1;
         self.publish_feed();
         loop {
+            self.flush_burst();
             let Some((endpoint, permit)) = self.admitted().await else {
                 return;
             };
@@ -427,6 +435,7 @@ where
     async fn between<F: Future>(&mut self, work: F, retry_cuts: bool) -> Waited<F::Output> {
         tokio::pin!(work);
         loop {
+            self.flush_burst();
             self.flush_latest();
             let deadline = self.fallback_deadline();
             tokio::select! {
@@ -567,6 +576,7 @@ where
         let check_timer = tokio::time::sleep_until(self.endpoint_deadline());
         tokio::pin!(check_timer);
         loop {
+            self.flush_burst();
             self.flush_latest();
             if self.forced_polling {
                 // An operator's `trigger_fallback(Polling)`: close, then poll.
@@ -650,20 +660,23 @@ where
     /// further event the connection already has (up to a bound, so commands and
     /// timers still get their turn): a busy stream costs one wake-up per burst,
     /// not per event.
+    ///
+    /// The burst's events are handed to each subscriber together at its end
+    /// (`Routes::flush`): one wake-up per subscriber per burst.
     fn on_events(&mut self, first: WsEvent, connection: &mut Connection) -> Option<Cause> {
         const BURST: usize = 256;
-        if let Some(cause) = self.on_event(first, connection) {
-            return Some(cause);
-        }
+        let mut ended = self.on_event(first, connection);
         for _ in 0..BURST {
+            if ended.is_some() {
+                break;
+            }
             let Some(event) = connection.next().now_or_never() else {
                 break;
             };
-            if let Some(cause) = self.on_event(event, connection) {
-                return Some(cause);
-            }
+            ended = self.on_event(event, connection);
         }
-        None
+        self.flush_burst();
+        ended
     }
 
     /// When the current connection should be replaced: `rotation.after` minus a

@@ -134,6 +134,19 @@ impl HealthFeed {
             .on_message(stream, bytes, event_time_ms, now);
     }
 
+    /// The events of a burst: one lock and one clock read for all of them
+    /// (they arrived together); `batch` is emptied, its capacity kept.
+    pub(crate) fn on_messages(&self, batch: &mut Vec<(StreamId, usize, Option<u64>)>) {
+        if batch.is_empty() {
+            return;
+        }
+        let now = now();
+        let mut state = self.state();
+        for (stream, bytes, event_time_ms) in batch.drain(..) {
+            state.monitor.on_message(stream, bytes, event_time_ms, now);
+        }
+    }
+
     /// Registers (or reactivates) a stream served by connection `slot`.
     pub(crate) fn register_stream(&self, name: &str, slot: ConnectionId) -> StreamId {
         let now = now();
