@@ -239,6 +239,7 @@ impl<T> Receiver<T> {
     }
 
     /// The next item or lag notice (see [`poll_recv`](Self::poll_recv)).
+    #[cfg(test)]
     pub(crate) async fn recv(&mut self) -> Option<Recv<T>> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }

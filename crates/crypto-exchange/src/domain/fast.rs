@@ -93,15 +93,23 @@ impl<'a> Scan<'a> {
     /// caller's next literal), no overflow.
     fn u64(&mut self) -> Option<u64> {
         let rest = self.text.as_bytes().get(self.at..)?;
-        let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let mut value: u64 = 0;
+        let mut len = 0_usize;
+        for &byte in rest {
+            let digit = byte.wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            // Up to 19 digits cannot overflow; the 20th may.
+            value = if len < 19 {
+                value * 10 + u64::from(digit)
+            } else {
+                value.checked_mul(10)?.checked_add(u64::from(digit))?
+            };
+            len += 1;
+        }
         if len == 0 || (len > 1 && rest.first() == Some(&b'0')) {
             return None;
-        }
-        let mut value: u64 = 0;
-        for &digit in rest.get(..len)? {
-            value = value
-                .checked_mul(10)?
-                .checked_add(u64::from(digit - b'0'))?;
         }
         self.at += len;
         Some(value)
@@ -242,6 +250,19 @@ mod tests {
         assert!(general(&others[0], TimeUnit::Millisecond).is_some());
         assert!(general(&others[1], TimeUnit::Millisecond).is_some());
         assert!(general(&others[2], TimeUnit::Millisecond).is_some());
+    }
+
+    #[test]
+    fn reads_integers_as_serde_json_does_up_to_u64_max() {
+        let at = |text: &str| Scan { text, at: 0 }.u64();
+        assert_eq!(at("0,"), Some(0));
+        assert_eq!(at("18446744073709551615,"), Some(u64::MAX));
+        assert_eq!(at("18446744073709551616,"), None);
+        assert_eq!(at("99999999999999999999,"), None);
+        assert_eq!(at("1844674407370955161"), Some(1_844_674_407_370_955_161));
+        assert_eq!(at("00"), None);
+        assert_eq!(at("-1"), None);
+        assert_eq!(at(""), None);
     }
 
     #[test]

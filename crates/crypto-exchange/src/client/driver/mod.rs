@@ -163,6 +163,16 @@ enum Ended {
     Lost(Cause),
 }
 
+/// How a burst of frames ended.
+enum Burst {
+    /// The connection has no more frames ready.
+    Drained,
+    /// The burst reached its bound with more frames waiting.
+    Full,
+    /// The connection ended.
+    Ended(Cause),
+}
+
 /// How waiting for something between connections ended.
 enum Waited<T> {
     /// The work finished.
@@ -211,7 +221,7 @@ pub(crate) struct Driver<C, D: Decode> {
     /// The streams polled while no connection serves them.
     poller: Poller<D::Stream>,
     /// The latest event of each stream since the last flush to the cache.
-    latest: HashMap<D::Stream, D::Event>,
+    latest: HashMap<D::Stream, D::Event, foldhash::fast::RandomState>,
     /// An operator's choice of endpoint, kept until the set's own changes.
     pin: Option<Pin>,
     /// An operator's `trigger_fallback(Polling)`, until `trigger_recovery`.
@@ -253,7 +263,7 @@ where
             rotate_to: None,
             machine,
             poller: Poller::default(),
-            latest: HashMap::new(),
+            latest: HashMap::default(),
             pin: None,
             forced_polling: false,
             follow_after: None,
@@ -618,9 +628,17 @@ where
             let flush_every = self.flush_every();
             tokio::select! {
                 event = connection.next() => {
-                    if let Some(cause) = self.on_events(event, &mut connection) {
-                        self.settle_permit(Outcome::Failure);
-                        return Ended::Lost(cause);
+                    match self.on_events(event, &mut connection) {
+                        Burst::Ended(cause) => {
+                            self.settle_permit(Outcome::Failure);
+                            return Ended::Lost(cause);
+                        }
+                        // More frames are waiting: let the subscribers (and every
+                        // other task of this thread) take this burst first, or a
+                        // subscriber on the same thread overflows its buffer
+                        // before its first turn.
+                        Burst::Full => tokio::task::yield_now().await,
+                        Burst::Drained => {}
                     }
                 }
                 command = self.commands.recv() => match command {
@@ -663,20 +681,25 @@ where
     ///
     /// The burst's events are handed to each subscriber together at its end
     /// (`Routes::flush`): one wake-up per subscriber per burst.
-    fn on_events(&mut self, first: WsEvent, connection: &mut Connection) -> Option<Cause> {
+    fn on_events(&mut self, first: WsEvent, connection: &mut Connection) -> Burst {
         const BURST: usize = 256;
         let mut ended = self.on_event(first, connection);
+        let mut burst = Burst::Full;
         for _ in 0..BURST {
             if ended.is_some() {
                 break;
             }
             let Some(event) = connection.next().now_or_never() else {
+                burst = Burst::Drained;
                 break;
             };
             ended = self.on_event(event, connection);
         }
         self.flush_burst();
-        ended
+        match ended {
+            Some(cause) => Burst::Ended(cause),
+            None => burst,
+        }
     }
 
     /// When the current connection should be replaced: `rotation.after` minus a
