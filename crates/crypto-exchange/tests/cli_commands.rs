@@ -114,7 +114,8 @@ async fn demo_injects_a_fault_recovers_and_summarises() -> Result<()> {
     ensure!(
         lines
             .iter()
-            .any(|l| l.starts_with("integrity: aggTrade ids duplicated 0,")),
+            .any(|l| l.starts_with("integrity against the simulator's history")
+                && l.contains("duplicated = 0,")),
         "no duplicates through the faults\n{transcript}"
     );
     Ok(())
