@@ -67,7 +67,9 @@ async fn receiving_an_event_allocates_nothing() -> Result<()> {
     let change = region.change();
     let allocations = u64::try_from(change.allocations + change.reallocations)?;
 
-    println!("{allocations} allocations while {delivered} events were delivered and {missed} missed");
+    println!(
+        "{allocations} allocations while {delivered} events were delivered and {missed} missed"
+    );
     ensure!(delivered > 0, "nothing was delivered");
     ensure!(
         allocations * 10 < MEASURED,

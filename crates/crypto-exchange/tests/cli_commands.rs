@@ -112,10 +112,10 @@ async fn demo_injects_a_fault_recovers_and_summarises() -> Result<()> {
         "{summary}"
     );
     ensure!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("integrity against the simulator's history")
-                && l.contains("duplicated = 0,")),
+        lines.iter().any(
+            |l| l.starts_with("integrity against the simulator's history")
+                && l.contains("duplicated = 0,")
+        ),
         "no duplicates through the faults\n{transcript}"
     );
     Ok(())
