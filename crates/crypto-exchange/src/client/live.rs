@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::driver::decode::{Decode, Incoming, Span};
-use crate::domain::fast::AggTradeReader;
+use crate::domain::fast::FastReader;
 use crate::domain::{Decoder, Event, Frame, StreamName, TimeUnit, Timestamp};
 
 /// Where an event came from.
@@ -60,19 +60,19 @@ impl Serialize for StreamEvent {
 
 /// Decodes combined-stream frames (every connection of the client is combined).
 ///
-/// `aggTrade` frames of Binance's exact shape take a fast path
-/// (`domain/fast.rs`); every other frame, and any surprise in one, goes through
-/// the general [`Decoder`], with the same result.
+/// `aggTrade`, `trade` and `bookTicker` frames of Binance's exact shape take a
+/// fast path (`domain/fast.rs`); every other frame, and any surprise in one,
+/// goes through the general [`Decoder`], with the same result.
 pub(crate) struct LiveDecoder {
     decoder: Decoder,
-    agg_trades: AggTradeReader,
+    fast: FastReader,
 }
 
 impl LiveDecoder {
     pub(crate) fn new() -> Self {
         LiveDecoder {
             decoder: Decoder::combined(TimeUnit::Millisecond),
-            agg_trades: AggTradeReader::default(),
+            fast: FastReader::default(),
         }
     }
 }
@@ -82,12 +82,12 @@ impl Decode for LiveDecoder {
     type Event = StreamEvent;
 
     fn decode(&mut self, text: &str) -> Incoming<StreamName, StreamEvent> {
-        if let Some((stream, trade)) = self.agg_trades.read(text, self.decoder.time_unit()) {
+        if let Some((stream, event)) = self.fast.read(text, self.decoder.time_unit()) {
             return Incoming::Event {
                 stream: stream.clone(),
                 event: StreamEvent {
                     stream,
-                    event: Event::AggTrade(trade),
+                    event,
                     source: Source::Live,
                 },
             };

@@ -1,57 +1,170 @@
-//! A fast path for the most frequent frame: a combined `aggTrade` frame exactly
-//! as Binance (and `binance-sim`) writes it.
+//! A fast path for the most frequent frames: combined `aggTrade`, `trade` and
+//! `bookTicker` frames exactly as Binance (and `binance-sim`) writes them.
 //!
 //! `{"stream":"<name>","data":{"e":"aggTrade","E":…,"s":"…","a":…,"p":"…","q":"…",
-//! "f":…,"l":…,"T":…,"m":…,"M":…}}`, keys in that order, no whitespace, `M`
-//! optional. The scanner walks that fixed shape once; anything else (another
-//! order, whitespace, an escape, a number serde would refuse, a value out of
-//! range, a bad decimal or symbol) returns `None`, and the caller decodes the
-//! frame with the general [`Decoder`](super::Decoder), which accepts every valid
-//! spelling and names the problem of an invalid one. So the fast path changes
-//! speed, never results: where it answers, it answers exactly what the general
-//! path would (property tests below), with the same exact decimals.
+//! "f":…,"l":…,"T":…,"m":…,"M":…}}`, `trade`'s `e,E,s,t,p,q,T,m,M` and
+//! `bookTicker`'s `u,s,b,B,a,A`: keys in Binance's order, no whitespace, `M`
+//! optional. The stream name says which payload to expect, as it does for the
+//! general decoder. The scanner walks that fixed shape once; anything else
+//! (another order, whitespace, an escape, a number serde would refuse, a value
+//! out of range, a bad decimal, symbol or stream name) returns `None`, and the
+//! caller decodes the frame with the general [`Decoder`](super::Decoder), which
+//! accepts every valid spelling and names the problem of an invalid one. So the
+//! fast path changes speed, never results: where it answers, it answers exactly
+//! what the general path would (property tests below), with the same exact
+//! decimals.
 
 use compact_str::CompactString;
+use rust_decimal::Decimal;
 
 use super::decimal::parse_decimal;
-use super::events::AggTrade;
+use super::events::{AggTrade, BookTicker, Event, Trade};
 use super::stream::{StreamKind, StreamName};
 use super::symbol::Symbol;
 use super::time::{TimeUnit, Timestamp};
 
-/// Reads combined `aggTrade` frames of Binance's exact shape, remembering the
-/// last stream name and symbol so that a busy stream's name is parsed once.
+/// Reads combined frames of Binance's exact shapes, remembering the last stream
+/// name and symbol so that a busy stream's name is parsed and checked once.
 #[derive(Debug, Default)]
-pub(crate) struct AggTradeReader {
+pub(crate) struct FastReader {
     /// The last stream name as written (inline up to 24 bytes: no allocation
     /// for names such as `btcusdt@aggTrade`), and its parsed form.
     stream: Option<(CompactString, StreamName)>,
     symbol: Option<Symbol>,
 }
 
-impl AggTradeReader {
-    /// The frame's stream and payload, or `None` when the frame is not a combined
-    /// `aggTrade` frame of the exact shape (decode it with the general decoder,
-    /// which gives the same answer for frames this reads).
-    pub(crate) fn read(&mut self, frame: &str, unit: TimeUnit) -> Option<(StreamName, AggTrade)> {
-        let (name, trade) = agg_trade(frame, unit, self.symbol.as_ref())?;
-        let stream = match &self.stream {
-            Some((text, stream)) if text.as_str() == name => stream.clone(),
-            _ => {
-                let stream = StreamName::parse(name).ok()?;
-                // The general decoder reads `data` by the stream's kind: a payload
-                // that does not match it is an error only it can report.
-                if stream.kind() != StreamKind::AggTrade {
-                    return None;
-                }
-                self.stream = Some((CompactString::new(name), stream.clone()));
-                stream
-            }
+impl FastReader {
+    /// The frame's stream and event, or `None` when the frame is not a combined
+    /// `aggTrade`, `trade` or `bookTicker` frame of the exact shape (decode it
+    /// with the general decoder, which gives the same answer for frames this
+    /// reads).
+    pub(crate) fn read(&mut self, frame: &str, unit: TimeUnit) -> Option<(StreamName, Event)> {
+        let mut scan = Scan { text: frame, at: 0 };
+        scan.eat(r#"{"stream":""#)?;
+        let name = scan.string()?;
+        scan.eat(r#","data":{"#)?;
+        let stream = self.stream(name)?;
+        let event = match stream.kind() {
+            StreamKind::AggTrade => Event::AggTrade(self.agg_trade(&mut scan, unit)?),
+            StreamKind::Trade => Event::Trade(self.trade(&mut scan, unit)?),
+            StreamKind::BookTicker => Event::BookTicker(self.book_ticker(&mut scan)?),
+            _ => return None,
         };
-        if self.symbol.as_ref() != Some(&trade.symbol) {
-            self.symbol = Some(trade.symbol.clone());
+        scan.eat("}}")?;
+        scan.finished().then_some((stream, event))
+    }
+
+    /// The stream named `name`, parsed once while it stays the same.
+    fn stream(&mut self, name: &str) -> Option<StreamName> {
+        if let Some((text, stream)) = &self.stream
+            && text.as_str() == name
+        {
+            return Some(stream.clone());
         }
-        Some((stream, trade))
+        let stream = StreamName::parse(name).ok()?;
+        self.stream = Some((CompactString::new(name), stream.clone()));
+        Some(stream)
+    }
+
+    /// A payload symbol, checked once while it stays the same.
+    fn symbol(&mut self, scan: &mut Scan<'_>) -> Option<Symbol> {
+        let text = scan.string()?;
+        if let Some(symbol) = &self.symbol
+            && symbol.as_str() == text
+        {
+            return Some(symbol.clone());
+        }
+        let symbol = Symbol::from_wire(text).ok()?;
+        self.symbol = Some(symbol.clone());
+        Some(symbol)
+    }
+
+    /// `"e":"aggTrade",…,"M":…` (the closing braces are the caller's).
+    fn agg_trade(&mut self, scan: &mut Scan<'_>, unit: TimeUnit) -> Option<AggTrade> {
+        scan.eat(r#""e":"aggTrade","E":"#)?;
+        let event_time = Timestamp::new(scan.u64()?, unit);
+        scan.eat(r#","s":""#)?;
+        let symbol = self.symbol(scan)?;
+        scan.eat(r#","a":"#)?;
+        let agg_trade_id = scan.u64()?;
+        scan.eat(r#","p":""#)?;
+        let price = scan.decimal()?;
+        scan.eat(r#","q":""#)?;
+        let quantity = scan.decimal()?;
+        scan.eat(r#","f":"#)?;
+        let first_trade_id = scan.u64()?;
+        scan.eat(r#","l":"#)?;
+        let last_trade_id = scan.u64()?;
+        scan.eat(r#","T":"#)?;
+        let trade_time = Timestamp::new(scan.u64()?, unit);
+        scan.eat(r#","m":"#)?;
+        let buyer_is_maker = scan.bool()?;
+        let best_match = scan.best_match()?;
+        Some(AggTrade {
+            event_time,
+            symbol,
+            agg_trade_id,
+            price,
+            quantity,
+            first_trade_id,
+            last_trade_id,
+            trade_time,
+            buyer_is_maker,
+            best_match,
+        })
+    }
+
+    /// `"e":"trade",…,"M":…`.
+    fn trade(&mut self, scan: &mut Scan<'_>, unit: TimeUnit) -> Option<Trade> {
+        scan.eat(r#""e":"trade","E":"#)?;
+        let event_time = Timestamp::new(scan.u64()?, unit);
+        scan.eat(r#","s":""#)?;
+        let symbol = self.symbol(scan)?;
+        scan.eat(r#","t":"#)?;
+        let trade_id = scan.u64()?;
+        scan.eat(r#","p":""#)?;
+        let price = scan.decimal()?;
+        scan.eat(r#","q":""#)?;
+        let quantity = scan.decimal()?;
+        scan.eat(r#","T":"#)?;
+        let trade_time = Timestamp::new(scan.u64()?, unit);
+        scan.eat(r#","m":"#)?;
+        let buyer_is_maker = scan.bool()?;
+        let best_match = scan.best_match()?;
+        Some(Trade {
+            event_time,
+            symbol,
+            trade_id,
+            price,
+            quantity,
+            trade_time,
+            buyer_is_maker,
+            best_match,
+        })
+    }
+
+    /// `"u":…,"s":"…","b":"…","B":"…","a":"…","A":"…"`.
+    fn book_ticker(&mut self, scan: &mut Scan<'_>) -> Option<BookTicker> {
+        scan.eat(r#""u":"#)?;
+        let update_id = scan.u64()?;
+        scan.eat(r#","s":""#)?;
+        let symbol = self.symbol(scan)?;
+        scan.eat(r#","b":""#)?;
+        let best_bid_price = scan.decimal()?;
+        scan.eat(r#","B":""#)?;
+        let best_bid_quantity = scan.decimal()?;
+        scan.eat(r#","a":""#)?;
+        let best_ask_price = scan.decimal()?;
+        scan.eat(r#","A":""#)?;
+        let best_ask_quantity = scan.decimal()?;
+        Some(BookTicker {
+            update_id,
+            symbol,
+            best_bid_price,
+            best_bid_quantity,
+            best_ask_price,
+            best_ask_quantity,
+        })
     }
 }
 
@@ -123,69 +236,23 @@ impl<'a> Scan<'a> {
         }
     }
 
+    /// A decimal string's value (the opening quote is the caller's).
+    fn decimal(&mut self) -> Option<Decimal> {
+        parse_decimal(self.string()?).ok()
+    }
+
+    /// `,"M":<bool>` if present: `Some(None)` when absent.
+    fn best_match(&mut self) -> Option<Option<bool>> {
+        if self.eat(r#","M":"#).is_some() {
+            Some(Some(self.bool()?))
+        } else {
+            Some(None)
+        }
+    }
+
     fn finished(&self) -> bool {
         self.at == self.text.len()
     }
-}
-
-/// Reads a combined `aggTrade` frame of Binance's exact shape: the stream name
-/// as written, and the payload. `None` for anything else (decode it with the
-/// general decoder). `last_symbol` is reused when the payload names the same
-/// symbol, which spares re-checking it.
-pub(crate) fn agg_trade<'a>(
-    frame: &'a str,
-    unit: TimeUnit,
-    last_symbol: Option<&Symbol>,
-) -> Option<(&'a str, AggTrade)> {
-    let mut scan = Scan { text: frame, at: 0 };
-    scan.eat(r#"{"stream":""#)?;
-    let stream = scan.string()?;
-    scan.eat(r#","data":{"e":"aggTrade","E":"#)?;
-    let event_time = scan.u64()?;
-    scan.eat(r#","s":""#)?;
-    let symbol_text = scan.string()?;
-    let symbol = match last_symbol {
-        Some(symbol) if symbol.as_str() == symbol_text => symbol.clone(),
-        _ => Symbol::from_wire(symbol_text).ok()?,
-    };
-    scan.eat(r#","a":"#)?;
-    let agg_trade_id = scan.u64()?;
-    scan.eat(r#","p":""#)?;
-    let price = parse_decimal(scan.string()?).ok()?;
-    scan.eat(r#","q":""#)?;
-    let quantity = parse_decimal(scan.string()?).ok()?;
-    scan.eat(r#","f":"#)?;
-    let first_trade_id = scan.u64()?;
-    scan.eat(r#","l":"#)?;
-    let last_trade_id = scan.u64()?;
-    scan.eat(r#","T":"#)?;
-    let trade_time = scan.u64()?;
-    scan.eat(r#","m":"#)?;
-    let buyer_is_maker = scan.bool()?;
-    let best_match = if scan.eat(r#","M":"#).is_some() {
-        Some(scan.bool()?)
-    } else {
-        None
-    };
-    scan.eat("}}")?;
-    if !scan.finished() {
-        return None;
-    }
-    Some((
-        stream,
-        AggTrade {
-            event_time: Timestamp::new(event_time, unit),
-            symbol,
-            agg_trade_id,
-            price,
-            quantity,
-            first_trade_id,
-            last_trade_id,
-            trade_time: Timestamp::new(trade_time, unit),
-            buyer_is_maker,
-            best_match,
-        },
-    ))
 }
 
 #[cfg(test)]
@@ -193,27 +260,34 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::domain::{Decoder, Event, Frame, StreamName};
+    use crate::domain::{Decoder, Frame};
 
-    const FIXTURE: &str = r#"{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1672515782136,"s":"BTCUSDT","a":12345,"p":"0.00100000","q":"100.5","f":100,"l":105,"T":1672515782134,"m":true,"M":true}}"#;
+    const AGG_TRADE: &str = r#"{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1672515782136,"s":"BTCUSDT","a":12345,"p":"0.00100000","q":"100.5","f":100,"l":105,"T":1672515782134,"m":true,"M":true}}"#;
+    const TRADE: &str = r#"{"stream":"bnbbtc@trade","data":{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true}}"#;
+    const BOOK_TICKER: &str = r#"{"stream":"bnbusdt@bookTicker","data":{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}}"#;
 
-    /// What the general decoder makes of a frame, when it is a combined aggTrade.
-    fn general(frame: &str, unit: TimeUnit) -> Option<(StreamName, AggTrade)> {
+    /// What the general decoder makes of a frame, when it is an event.
+    fn general(frame: &str, unit: TimeUnit) -> Option<(StreamName, Event)> {
         match Decoder::combined(unit).decode(frame) {
-            Ok(Frame::Event {
-                stream,
-                event: Event::AggTrade(trade),
-            }) => Some((stream, trade)),
+            Ok(Frame::Event { stream, event }) => Some((stream, event)),
             _ => None,
         }
     }
 
+    fn fast(frame: &str, unit: TimeUnit) -> Option<(StreamName, Event)> {
+        FastReader::default().read(frame, unit)
+    }
+
     #[test]
-    fn reads_the_fixture_as_the_general_decoder_does() {
-        let (name, trade) = agg_trade(FIXTURE, TimeUnit::Millisecond, None).expect("fast path");
-        let (stream, expected) = general(FIXTURE, TimeUnit::Millisecond).expect("general path");
-        assert_eq!(name, stream.to_string());
-        assert_eq!(trade, expected);
+    fn reads_the_fixtures_as_the_general_decoder_does() {
+        for frame in [AGG_TRADE, TRADE, BOOK_TICKER] {
+            let read = fast(frame, TimeUnit::Millisecond);
+            assert!(read.is_some(), "{frame}");
+            assert_eq!(read, general(frame, TimeUnit::Millisecond), "{frame}");
+        }
+        let Some((_, Event::AggTrade(trade))) = fast(AGG_TRADE, TimeUnit::Millisecond) else {
+            panic!("not an aggTrade");
+        };
         assert_eq!(trade.price.to_string(), "0.00100000");
     }
 
@@ -221,35 +295,31 @@ mod tests {
     fn leaves_other_spellings_to_the_general_decoder() {
         let others = [
             // Whitespace, another key order, an escape, a leading zero, a
-            // fraction, a negative id, an unknown key, trailing text.
-            FIXTURE.replace(r#""E":"#, r#""E": "#),
-            FIXTURE.replace(
-                r#""a":12345,"p":"0.00100000""#,
-                r#""p":"0.00100000","a":12345"#,
-            ),
-            FIXTURE.replace("BTCUSDT", r"BTC\u0055SDT"),
-            FIXTURE.replace(r#""a":12345"#, r#""a":012345"#),
-            FIXTURE.replace(r#""a":12345"#, r#""a":12345.0"#),
-            FIXTURE.replace(r#""a":12345"#, r#""a":-12345"#),
-            FIXTURE.replace(r#""M":true"#, r#""M":true,"x":1"#),
-            format!("{FIXTURE} "),
-            FIXTURE.replace(r#""p":"0.00100000""#, r#""p":"1e-3""#),
-            FIXTURE.replace(r#""a":12345"#, r#""a":18446744073709551616"#),
-            FIXTURE.replace("BTCUSDT", "btcusdt"),
-            FIXTURE.replace("btcusdt@aggTrade", "btcusdt@trade"),
+            // fraction, a negative id, an unknown key, trailing text, an
+            // exponent, an overflow, a lowercase payload symbol, a payload of
+            // another type than the stream's, a stream type without a fast path.
+            AGG_TRADE.replace(r#""E":"#, r#""E": "#),
+            AGG_TRADE.replace(r#""a":12345,"p":"0.00100000""#, r#""p":"0.00100000","a":12345"#),
+            AGG_TRADE.replace("BTCUSDT", r"BTC\u0055SDT"),
+            AGG_TRADE.replace(r#""a":12345"#, r#""a":012345"#),
+            AGG_TRADE.replace(r#""a":12345"#, r#""a":12345.0"#),
+            AGG_TRADE.replace(r#""a":12345"#, r#""a":-12345"#),
+            AGG_TRADE.replace(r#""M":true"#, r#""M":true,"x":1"#),
+            format!("{AGG_TRADE} "),
+            AGG_TRADE.replace(r#""p":"0.00100000""#, r#""p":"1e-3""#),
+            AGG_TRADE.replace(r#""a":12345"#, r#""a":18446744073709551616"#),
+            AGG_TRADE.replace("BTCUSDT", "btcusdt"),
+            AGG_TRADE.replace("btcusdt@aggTrade", "btcusdt@trade"),
+            TRADE.replace("bnbbtc@trade", "bnbbtc@miniTicker"),
+            BOOK_TICKER.replace(r#","A":"40.66000000""#, ""),
         ];
         for frame in &others {
-            assert!(
-                AggTradeReader::default()
-                    .read(frame, TimeUnit::Millisecond)
-                    .is_none(),
-                "{frame}"
-            );
+            assert!(fast(frame, TimeUnit::Millisecond).is_none(), "{frame}");
         }
         // The general decoder still reads the valid ones.
-        assert!(general(&others[0], TimeUnit::Millisecond).is_some());
-        assert!(general(&others[1], TimeUnit::Millisecond).is_some());
-        assert!(general(&others[2], TimeUnit::Millisecond).is_some());
+        for frame in &others[..3] {
+            assert!(general(frame, TimeUnit::Millisecond).is_some(), "{frame}");
+        }
     }
 
     #[test]
@@ -267,13 +337,12 @@ mod tests {
 
     #[test]
     fn a_missing_best_match_is_none_as_in_the_general_decoder() {
-        let frame = FIXTURE.replace(r#","M":true"#, "");
-        let (_, trade) = agg_trade(&frame, TimeUnit::Microsecond, None).expect("fast path");
-        assert_eq!(trade.best_match, None);
-        assert_eq!(
-            Some(trade),
-            general(&frame, TimeUnit::Microsecond).map(|(_, t)| t)
-        );
+        for frame in [AGG_TRADE, TRADE] {
+            let frame = frame.replace(r#","M":true"#, "");
+            let read = fast(&frame, TimeUnit::Microsecond);
+            assert!(read.is_some(), "{frame}");
+            assert_eq!(read, general(&frame, TimeUnit::Microsecond));
+        }
     }
 
     /// A plain decimal string: optional minus, digits, optional fraction.
@@ -293,7 +362,7 @@ mod tests {
     }
 
     prop_compose! {
-        fn frame()(
+        fn agg_trade_frame()(
             symbol in "[A-Z0-9]{2,12}",
             times in (any::<u64>(), any::<u64>()),
             ids in (any::<u64>(), any::<u64>(), any::<u64>()),
@@ -310,6 +379,42 @@ mod tests {
         }
     }
 
+    prop_compose! {
+        fn trade_frame()(
+            symbol in "[A-Z0-9]{2,12}",
+            times in (any::<u64>(), any::<u64>()),
+            id in any::<u64>(),
+            price in decimal(),
+            quantity in decimal(),
+            flags in (any::<bool>(), proptest::option::of(any::<bool>())),
+        ) -> String {
+            let (maker, best) = flags;
+            let best = best.map_or(String::new(), |b| format!(r#","M":{b}"#));
+            format!(
+                r#"{{"stream":"{}@trade","data":{{"e":"trade","E":{},"s":"{symbol}","t":{id},"p":"{price}","q":"{quantity}","T":{},"m":{maker}{best}}}}}"#,
+                symbol.to_lowercase(), times.0, times.1
+            )
+        }
+    }
+
+    prop_compose! {
+        fn book_ticker_frame()(
+            symbol in "[A-Z0-9]{2,12}",
+            id in any::<u64>(),
+            values in (decimal(), decimal(), decimal(), decimal()),
+        ) -> String {
+            let (b, bq, a, aq) = values;
+            format!(
+                r#"{{"stream":"{}@bookTicker","data":{{"u":{id},"s":"{symbol}","b":"{b}","B":"{bq}","a":"{a}","A":"{aq}"}}}}"#,
+                symbol.to_lowercase()
+            )
+        }
+    }
+
+    fn frame() -> impl Strategy<Value = String> {
+        prop_oneof![agg_trade_frame(), trade_frame(), book_ticker_frame()]
+    }
+
     proptest! {
         #[test]
         fn agrees_with_the_general_decoder_on_valid_frames(
@@ -318,21 +423,16 @@ mod tests {
         ) {
             let unit = if micros { TimeUnit::Microsecond } else { TimeUnit::Millisecond };
             let general = general(&frame, unit);
-            let fast = agg_trade(&frame, unit, None);
             // Every generated frame is valid and of the fast path's shape.
             prop_assert!(general.is_some(), "general decoder refused {}", frame);
-            prop_assert!(fast.is_some(), "fast path refused {}", frame);
-            if let (Some((stream, expected)), Some((name, trade))) = (general, fast) {
-                prop_assert_eq!(stream.to_string(), name);
-                prop_assert_eq!(&trade, &expected);
-                // Exact decimals: the same digits and scale come back.
-                prop_assert_eq!(trade.price.to_string(), expected.price.to_string());
-                // The reader, with its caches warm, gives the same result.
-                let mut reader = AggTradeReader::default();
-                let first = reader.read(&frame, unit);
-                prop_assert_eq!(first, Some((stream.clone(), expected.clone())));
-                prop_assert_eq!(reader.read(&frame, unit), Some((stream, expected)));
-            }
+            let mut reader = FastReader::default();
+            let read = reader.read(&frame, unit);
+            prop_assert!(read.is_some(), "fast path refused {}", frame);
+            prop_assert_eq!(&read, &general);
+            // Exact decimals: the same digits and scale come back.
+            prop_assert_eq!(format!("{read:?}"), format!("{general:?}"));
+            // With its caches warm, the reader gives the same result.
+            prop_assert_eq!(reader.read(&frame, unit), general);
         }
 
         #[test]
@@ -342,7 +442,7 @@ mod tests {
             byte in proptest::sample::select(b"0123456789-.\"{}:,ex \\".to_vec()),
             replace in any::<bool>(),
         ) {
-            let mut bytes = frame.into_bytes();
+            let mut bytes = frame.clone().into_bytes();
             let at = cut.index(bytes.len());
             if replace {
                 bytes[at] = byte;
@@ -355,11 +455,13 @@ mod tests {
             let unit = TimeUnit::Millisecond;
             // Where the fast path answers, the general decoder answers the same;
             // where it does not, the general decoder reports the frame as before.
-            let mut reader = AggTradeReader::default();
-            if let Some(fast) = reader.read(&damaged, unit) {
+            // The reader first sees the intact frame, so its caches are warm.
+            let mut reader = FastReader::default();
+            let _ = reader.read(&frame, unit);
+            if let Some(read) = reader.read(&damaged, unit) {
                 let general = general(&damaged, unit);
                 prop_assert!(general.is_some(), "fast path accepted {} which the general path refuses", damaged);
-                prop_assert_eq!(Some(fast), general);
+                prop_assert_eq!(Some(read), general);
             }
         }
     }
