@@ -47,7 +47,10 @@ fn a_subscriber_on_the_connections_thread_never_lags() -> Result<()> {
 
 /// Receives [`EVENTS`] consecutive events; fails on any `Lagged`.
 async fn subscribe_and_count(config: ClientConfig) -> Result<()> {
-    ensure!(config.subscriber_buffer == 4096, "the default buffer changed");
+    ensure!(
+        config.subscriber_buffer == 4096,
+        "the default buffer changed"
+    );
     let client = Client::new(config)?;
     let mut subscription = client.subscribe(["btcusdt@aggTrade"])?;
 

@@ -299,7 +299,10 @@ mod tests {
             // exponent, an overflow, a lowercase payload symbol, a payload of
             // another type than the stream's, a stream type without a fast path.
             AGG_TRADE.replace(r#""E":"#, r#""E": "#),
-            AGG_TRADE.replace(r#""a":12345,"p":"0.00100000""#, r#""p":"0.00100000","a":12345"#),
+            AGG_TRADE.replace(
+                r#""a":12345,"p":"0.00100000""#,
+                r#""p":"0.00100000","a":12345"#,
+            ),
             AGG_TRADE.replace("BTCUSDT", r"BTC\u0055SDT"),
             AGG_TRADE.replace(r#""a":12345"#, r#""a":012345"#),
             AGG_TRADE.replace(r#""a":12345"#, r#""a":12345.0"#),
