@@ -4,7 +4,7 @@
 //! - `pipeline/aggTrade_one_connection` (criterion): events per second delivered
 //!   to one [`Subscription`] as [`Update::Event`]. The client's tasks run on a
 //!   one-worker tokio runtime (thread `bench-client`: socket reads, WebSocket
-//!   framing, decoding, routing, the broadcast), the subscriber on the bench's
+//!   framing, decoding, routing, batched delivery), the subscriber on the bench's
 //!   main thread, the simulator on its own one-worker runtime (`bench-sim`).
 //! - After criterion's samples, fixed runs print one labelled `pipeline-cpu:` line
 //!   each on stderr: events per second, CPU time per event (`utime + stime` from
@@ -500,7 +500,7 @@ fn pipeline(c: &mut Criterion) {
     eprintln!(
         "pipeline: criterion's timed iterations delivered {} events; lagged while timed: {} missed \
          in {} notices; ids out of order: {}; skipped between iterations (untimed): {skipped}; \
-         size_of::<StreamEvent>() = {} bytes (copied into and out of the broadcast slot)",
+         size_of::<StreamEvent>() = {} bytes (moved through the subscriber's channel)",
         seen.delivered,
         seen.missed,
         seen.lag_notices,

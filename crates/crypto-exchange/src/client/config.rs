@@ -141,7 +141,8 @@ pub struct ClientConfig {
     /// Streams per `SUBSCRIBE` frame when subscriptions are restored (default 200);
     /// frames leave at the transport's pace.
     pub streams_per_request: usize,
-    /// Events a subscriber may fall behind before it is told `Lagged` (default 4096).
+    /// Events held for a subscriber, counting those it has taken in a batch but
+    /// not yet read, before it loses some and is told `Lagged` (default 4096).
     pub subscriber_buffer: usize,
     /// The WebSocket transport (pacing, keepalive, sizes, TLS).
     pub transport: TransportConfig,

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::driver::decode::{Decode, Incoming, Span};
+use crate::domain::fast::FastReader;
 use crate::domain::{Decoder, Event, Frame, StreamName, TimeUnit, Timestamp};
 
 /// Where an event came from.
@@ -58,11 +59,21 @@ impl Serialize for StreamEvent {
 }
 
 /// Decodes combined-stream frames (every connection of the client is combined).
-pub(crate) struct LiveDecoder(Decoder);
+///
+/// `aggTrade`, `trade` and `bookTicker` frames of Binance's exact shape take a
+/// fast path (`domain/fast.rs`); every other frame, and any surprise in one,
+/// goes through the general [`Decoder`], with the same result.
+pub(crate) struct LiveDecoder {
+    decoder: Decoder,
+    fast: FastReader,
+}
 
 impl LiveDecoder {
     pub(crate) fn new() -> Self {
-        LiveDecoder(Decoder::combined(TimeUnit::Millisecond))
+        LiveDecoder {
+            decoder: Decoder::combined(TimeUnit::Millisecond),
+            fast: FastReader::default(),
+        }
     }
 }
 
@@ -71,7 +82,17 @@ impl Decode for LiveDecoder {
     type Event = StreamEvent;
 
     fn decode(&mut self, text: &str) -> Incoming<StreamName, StreamEvent> {
-        match self.0.decode(text) {
+        if let Some((stream, event)) = self.fast.read(text, self.decoder.time_unit()) {
+            return Incoming::Event {
+                stream: stream.clone(),
+                event: StreamEvent {
+                    stream,
+                    event,
+                    source: Source::Live,
+                },
+            };
+        }
+        match self.decoder.decode(text) {
             Ok(Frame::Event { stream, event }) => Incoming::Event {
                 stream: stream.clone(),
                 event: StreamEvent {

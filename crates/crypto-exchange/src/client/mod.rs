@@ -27,6 +27,7 @@ mod pool;
 #[cfg(test)]
 mod pool_tests;
 mod refresh;
+pub(crate) mod sink;
 mod stats;
 #[cfg(test)]
 mod test_support;
@@ -226,7 +227,7 @@ impl Client {
     pub fn subscribe_streams(&self, streams: Vec<StreamName>) -> Subscription {
         self.inner.observer.ensure_started();
         let sink = self.inner.next_sink.fetch_add(1, Ordering::Relaxed);
-        let (sender, receiver) = broadcast::channel(self.inner.config.subscriber_buffer);
+        let (sender, receiver) = sink::channel(self.inner.config.subscriber_buffer);
         let mut unique: Vec<StreamName> = Vec::with_capacity(streams.len());
         for stream in streams {
             if !unique.contains(&stream) {
@@ -372,8 +373,8 @@ pub struct Subscription {
     inner: Arc<Inner>,
     sink: u64,
     streams: Vec<StreamName>,
-    sender: broadcast::WeakSender<Delivery<StreamName, StreamEvent>>,
-    receiver: broadcast::Receiver<Delivery<StreamName, StreamEvent>>,
+    sender: sink::WeakSender<Delivery<StreamName, StreamEvent>>,
+    receiver: sink::Receiver<Delivery<StreamName, StreamEvent>>,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -386,19 +387,34 @@ impl std::fmt::Debug for Subscription {
 
 impl Subscription {
     /// The next update; `None` once the client has shut down.
+    ///
+    /// Cancel-safe: an update is taken only when this returns it. Updates arrive
+    /// in batches (all the events of a burst of frames at once), so a subscriber
+    /// that keeps up is woken once per burst, not once per event.
     pub async fn next(&mut self) -> Option<Update> {
-        match self.receiver.recv().await {
-            Ok(Delivery::Event(event)) => Some(Update::Event(event)),
-            Ok(Delivery::Gap { stream, from, to }) => Some(Update::Gap { stream, from, to }),
-            Ok(Delivery::Backfilled { stream, count }) => {
-                Some(Update::Backfilled { stream, count })
-            }
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                self.inner.counters.lagged(missed);
-                Some(Update::Lagged { missed })
-            }
-            Err(broadcast::error::RecvError::Closed) => None,
-        }
+        std::future::poll_fn(|cx| self.poll_next_update(cx)).await
+    }
+
+    /// Polls for the next update (see [`next`](Self::next)).
+    pub fn poll_next_update(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Update>> {
+        self.receiver.poll_recv(cx).map(|next| {
+            Some(match next? {
+                sink::Recv::Item(Delivery::Event(event)) => Update::Event(event),
+                sink::Recv::Item(Delivery::Gap { stream, from, to }) => {
+                    Update::Gap { stream, from, to }
+                }
+                sink::Recv::Item(Delivery::Backfilled { stream, count }) => {
+                    Update::Backfilled { stream, count }
+                }
+                sink::Recv::Lagged(missed) => {
+                    self.inner.counters.lagged(missed);
+                    Update::Lagged { missed }
+                }
+            })
+        })
     }
 
     /// The streams this subscription receives.
@@ -439,6 +455,17 @@ impl Subscription {
         self.inner.pool().unsubscribe(&gone, self.sink);
         self.streams.retain(|s| !gone.contains(s));
         Ok(())
+    }
+}
+
+impl futures_util::Stream for Subscription {
+    type Item = Update;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Update>> {
+        self.get_mut().poll_next_update(cx)
     }
 }
 

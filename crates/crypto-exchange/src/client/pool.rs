@@ -121,7 +121,7 @@ where
         &mut self,
         streams: &[D::Stream],
         sink: SinkId,
-        sender: &broadcast::Sender<Delivery<D::Stream, D::Event>>,
+        sender: &crate::client::sink::Sender<Delivery<D::Stream, D::Event>>,
     ) {
         let mut per_slot: HashMap<ConnectionId, Vec<D::Stream>> = HashMap::new();
         for stream in streams {

@@ -21,7 +21,7 @@ use super::live::LiveDecoder;
 use super::pool::{Pool, PoolParts};
 use super::stats::Counters;
 use super::test_support::{
-    Events, LIMIT, Memory, accept, agg_id, agg_trade, answer_subscribe, config, endpoints,
+    EventsRx, LIMIT, Memory, accept, agg_id, agg_trade, answer_subscribe, config, endpoints,
     next_event, next_request, reply, streams, until_close, wait_for,
 };
 
@@ -61,8 +61,8 @@ impl Harness {
     }
 
     /// Subscribes `names` for subscriber `sink`; returns its receiver.
-    fn subscribe(&mut self, sink: u64, names: &[&str]) -> Result<broadcast::Receiver<Events>> {
-        let (sender, receiver) = broadcast::channel(1024);
+    fn subscribe(&mut self, sink: u64, names: &[&str]) -> Result<EventsRx> {
+        let (sender, receiver) = crate::client::sink::channel(1024);
         self.pool.subscribe(&streams(names)?, sink, &sender);
         Ok(receiver)
     }

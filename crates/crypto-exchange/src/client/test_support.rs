@@ -232,12 +232,16 @@ pub(crate) fn drain(lifecycle: &mut broadcast::Receiver<Lifecycle>) -> Vec<Lifec
 }
 
 /// The next event delivered to a subscriber.
-pub(crate) async fn next_event(events: &mut broadcast::Receiver<Events>) -> Result<StreamEvent> {
+pub(crate) async fn next_event(events: &mut EventsRx) -> Result<StreamEvent> {
     loop {
-        let delivery = tokio::time::timeout(LIMIT, events.recv())
+        let delivery = match tokio::time::timeout(LIMIT, events.recv())
             .await
             .context("no event")?
-            .context("event channel")?;
+            .context("event channel closed")?
+        {
+            Recv::Item(delivery) => delivery,
+            Recv::Lagged(missed) => anyhow::bail!("the test subscriber lagged: {missed} missed"),
+        };
         // Notices (gaps, backfills) are not events; the tests that expect them
         // read the channel themselves.
         if let Delivery::Event(event) = delivery {
@@ -248,6 +252,10 @@ pub(crate) async fn next_event(events: &mut broadcast::Receiver<Events>) -> Resu
 
 /// What a subscriber channel carries in these tests.
 pub(crate) type Events = Delivery<StreamName, StreamEvent>;
+
+/// A test subscriber's receiver.
+pub(crate) type EventsRx = crate::client::sink::Receiver<Events>;
+use crate::client::sink::Recv;
 
 /// Reads frames until the client's close frame, returning its code and the text
 /// frames sent before it.

@@ -22,6 +22,9 @@ const MAX_MANTISSA: u128 = (1 << 96) - 1;
 /// The most digits a [`Decimal`] keeps after the point.
 const MAX_SCALE: u32 = 28;
 
+/// Digits that always fit a `u64`.
+const SMALL_DIGITS: u32 = 19;
+
 /// Parses a plain decimal string exactly, keeping its scale (`"0.0010"` has scale 4).
 ///
 /// # Errors
@@ -31,13 +34,30 @@ pub(crate) fn parse_decimal(text: &str) -> Result<Decimal, String> {
         Some(rest) => (true, rest),
         None => (false, text),
     };
+    // The first 19 digits accumulate in a `u64` (they cannot exceed it, nor
+    // a `Decimal`'s mantissa); only longer values pay for `u128` arithmetic.
+    let mut small: u64 = 0;
+    let mut count = 0_u32;
     let mut mantissa: u128 = 0;
     let mut scale: u32 = 0;
     let mut whole_digits = 0_usize;
     let mut point = false;
     for byte in digits.bytes() {
         match byte {
+            b'0'..=b'9' if count < SMALL_DIGITS => {
+                small = small * 10 + u64::from(byte - b'0');
+                count += 1;
+                if point {
+                    scale += 1;
+                } else {
+                    whole_digits += 1;
+                }
+            }
             b'0'..=b'9' => {
+                if count == SMALL_DIGITS {
+                    mantissa = u128::from(small);
+                }
+                count += 1;
                 mantissa = mantissa * 10 + u128::from(byte - b'0');
                 if mantissa > MAX_MANTISSA {
                     return Err("too many significant digits for an exact decimal \
@@ -61,6 +81,9 @@ pub(crate) fn parse_decimal(text: &str) -> Result<Decimal, String> {
     }
     if whole_digits == 0 || (point && scale == 0) {
         return Err(not_plain());
+    }
+    if count <= SMALL_DIGITS {
+        mantissa = u128::from(small);
     }
     let magnitude = i128::try_from(mantissa).map_err(|_| not_plain())?;
     let mut value =
@@ -194,6 +217,35 @@ mod tests {
             "--1",
         ] {
             assert!(parse_decimal(text).is_err(), "{text:?} was accepted");
+        }
+    }
+
+    proptest::proptest! {
+        /// Values around the 19-digit switch from `u64` to `u128` arithmetic keep
+        /// their digits and scale (no leading zeros, so the text comes back).
+        #[test]
+        fn keeps_digits_across_the_u64_boundary(
+            negative in proptest::bool::ANY,
+            whole in "[1-9][0-9]{0,27}",
+            fraction in proptest::option::of("[0-9]{1,27}"),
+        ) {
+            let sign = if negative { "-" } else { "" };
+            let text = match &fraction {
+                Some(fraction) => format!("{sign}{whole}.{fraction}"),
+                None => format!("{sign}{whole}"),
+            };
+            let digits = whole.len() + fraction.as_ref().map_or(0, String::len);
+            match parse_decimal(&text) {
+                Ok(value) => {
+                    proptest::prop_assert_eq!(value.to_string(), text);
+                    proptest::prop_assert_eq!(
+                        value.scale() as usize,
+                        fraction.as_ref().map_or(0, String::len)
+                    );
+                }
+                // Only values beyond a `Decimal`'s 96-bit mantissa are refused.
+                Err(_) => proptest::prop_assert!(digits >= 29, "{} refused", text),
+            }
         }
     }
 }

@@ -51,6 +51,7 @@ pub(crate) mod decimal;
 mod decoder;
 mod error;
 mod events;
+pub(crate) mod fast;
 mod frame;
 mod request;
 pub mod rest;

@@ -194,7 +194,7 @@ where
     }
 
     /// Reports a range that will not be recovered.
-    pub(super) fn lost(&self, stream: &D::Stream, from: u64, to: u64) {
+    pub(super) fn lost(&mut self, stream: &D::Stream, from: u64, to: u64) {
         tracing::warn!(connection = self.spec.id, %stream, from, to, "ids could not be recovered: gap");
         self.spec.counters.gap(to.saturating_sub(from) + 1);
         self.observe_lost(stream);

@@ -93,7 +93,7 @@ struct Merge {
     backfill: Arc<Scripted>,
     decoder: LiveDecoder,
     stream: StreamName,
-    events: broadcast::Receiver<Delivery<StreamName, StreamEvent>>,
+    events: crate::client::sink::Receiver<Delivery<StreamName, StreamEvent>>,
     counters: Arc<Counters>,
     _commands: mpsc::UnboundedSender<Command<StreamName, StreamEvent>>,
 }
@@ -123,7 +123,7 @@ impl Merge {
         let (commands, rx) = mpsc::unbounded_channel();
         let mut driver = Driver::new(spec, rx);
         let stream: StreamName = "btcusdt@aggTrade".parse()?;
-        let (sender, events) = broadcast::channel(1 << 16);
+        let (sender, events) = crate::client::sink::channel(1 << 16);
         driver.routes.add(&stream, SINK, sender);
         Ok(Merge {
             driver,
@@ -191,11 +191,15 @@ impl Merge {
     /// Everything delivered so far.
     fn delivered(&mut self) -> Result<Vec<Delivery<StreamName, StreamEvent>>> {
         let mut all = Vec::new();
+        // What the driver's loop does at the end of each burst.
+        self.driver.routes.flush();
         loop {
             match self.events.try_recv() {
-                Ok(delivery) => all.push(delivery),
-                Err(broadcast::error::TryRecvError::Empty) => return Ok(all),
-                Err(other) => bail!("subscriber channel: {other}"),
+                Some(crate::client::sink::Recv::Item(delivery)) => all.push(delivery),
+                None => return Ok(all),
+                Some(crate::client::sink::Recv::Lagged(missed)) => {
+                    bail!("subscriber channel: lagged, {missed} missed")
+                }
             }
         }
     }

@@ -42,6 +42,8 @@ use reconnect::rt::ReconnectDriver;
 use reconnect::{AttemptBudget, Cause, Decision, Reconnector};
 use recovery::Preserved;
 use tokio::sync::{broadcast, mpsc};
+
+use crate::client::sink;
 use tokio::time::Instant;
 use ws_transport::{Connection, Connector, Event as WsEvent};
 
@@ -74,7 +76,7 @@ pub(crate) enum Command<S, T> {
     Subscribe {
         streams: Vec<S>,
         sink: SinkId,
-        sender: broadcast::Sender<Delivery<S, T>>,
+        sender: sink::Sender<Delivery<S, T>>,
     },
     /// Stop delivering these streams to this subscriber.
     Unsubscribe { streams: Vec<S>, sink: SinkId },
@@ -162,6 +164,16 @@ enum Ended {
     Lost(Cause),
 }
 
+/// How a burst of frames ended.
+enum Burst {
+    /// The connection has no more frames ready.
+    Drained,
+    /// The burst reached its bound with more frames waiting.
+    Full,
+    /// The connection ended.
+    Ended(Cause),
+}
+
 /// How waiting for something between connections ended.
 enum Waited<T> {
     /// The work finished.
@@ -210,13 +222,15 @@ pub(crate) struct Driver<C, D: Decode> {
     /// The streams polled while no connection serves them.
     poller: Poller<D::Stream>,
     /// The latest event of each stream since the last flush to the cache.
-    latest: HashMap<D::Stream, D::Event>,
+    latest: HashMap<D::Stream, D::Event, foldhash::fast::RandomState>,
     /// An operator's choice of endpoint, kept until the set's own changes.
     pin: Option<Pin>,
     /// An operator's `trigger_fallback(Polling)`, until `trigger_recovery`.
     forced_polling: bool,
     /// After a failed move to the set's endpoint: not again before then.
     follow_after: Option<std::time::Instant>,
+    /// Received events not yet reported to the health feed (`observe.rs`).
+    observed: std::cell::RefCell<Vec<(health::StreamId, usize, Option<u64>)>>,
 }
 
 impl<C, D> Driver<C, D>
@@ -250,10 +264,11 @@ where
             rotate_to: None,
             machine,
             poller: Poller::default(),
-            latest: HashMap::new(),
+            latest: HashMap::default(),
             pin: None,
             forced_polling: false,
             follow_after: None,
+            observed: std::cell::RefCell::default(),
         }
     }
 
@@ -285,6 +300,8 @@ where
         }
     }
     fn emit(&self, event: Lifecycle) {
+        // Events received before the signal are reported before it.
+        self.flush_observed();
         // Connection-level only (never per event): the story of one
         // connection, inside its span.
         tracing::info!(connection = self.spec.id, ?event, "lifecycle");
@@ -322,6 +339,7 @@ where
         let mut attempt: u32 = 1;
         self.publish_feed();
         loop {
+            self.flush_burst();
             let Some((endpoint, permit)) = self.admitted().await else {
                 return;
             };
@@ -435,6 +453,7 @@ where
     async fn between<F: Future>(&mut self, work: F, retry_cuts: bool) -> Waited<F::Output> {
         tokio::pin!(work);
         loop {
+            self.flush_burst();
             self.flush_latest();
             let deadline = self.fallback_deadline();
             tokio::select! {
@@ -582,6 +601,7 @@ where
         let check_timer = tokio::time::sleep_until(self.endpoint_deadline());
         tokio::pin!(check_timer);
         loop {
+            self.flush_burst();
             self.flush_latest();
             if self.forced_polling {
                 // An operator's `trigger_fallback(Polling)`: close, then poll.
@@ -627,9 +647,17 @@ where
             let flush_every = self.flush_every();
             tokio::select! {
                 event = connection.next() => {
-                    if let Some(cause) = self.on_events(event, &mut connection) {
-                        self.settle_permit(Outcome::Failure);
-                        return Ended::Lost(cause);
+                    match self.on_events(event, &mut connection) {
+                        Burst::Ended(cause) => {
+                            self.settle_permit(Outcome::Failure);
+                            return Ended::Lost(cause);
+                        }
+                        // More frames are waiting: let the subscribers (and every
+                        // other task of this thread) take this burst first, or a
+                        // subscriber on the same thread overflows its buffer
+                        // before its first turn.
+                        Burst::Full => tokio::task::yield_now().await,
+                        Burst::Drained => {}
                     }
                 }
                 command = self.commands.recv() => match command {
@@ -669,20 +697,28 @@ where
     /// further event the connection already has (up to a bound, so commands and
     /// timers still get their turn): a busy stream costs one wake-up per burst,
     /// not per event.
-    fn on_events(&mut self, first: WsEvent, connection: &mut Connection) -> Option<Cause> {
+    ///
+    /// The burst's events are handed to each subscriber together at its end
+    /// (`Routes::flush`): one wake-up per subscriber per burst.
+    fn on_events(&mut self, first: WsEvent, connection: &mut Connection) -> Burst {
         const BURST: usize = 256;
-        if let Some(cause) = self.on_event(first, connection) {
-            return Some(cause);
-        }
+        let mut ended = self.on_event(first, connection);
+        let mut burst = Burst::Full;
         for _ in 0..BURST {
+            if ended.is_some() {
+                break;
+            }
             let Some(event) = connection.next().now_or_never() else {
+                burst = Burst::Drained;
                 break;
             };
-            if let Some(cause) = self.on_event(event, connection) {
-                return Some(cause);
-            }
+            ended = self.on_event(event, connection);
         }
-        None
+        self.flush_burst();
+        match ended {
+            Some(cause) => Burst::Ended(cause),
+            None => burst,
+        }
     }
 
     /// When the current connection should be replaced: `rotation.after` minus a

@@ -89,6 +89,7 @@ where
         };
         tokio::pin!(connecting);
         let mut new = loop {
+            self.flush_burst();
             tokio::select! {
                 (result, took) = &mut connecting => match result {
                     Ok(connection) => {
@@ -154,6 +155,7 @@ where
             if catching.requests.flush(&mut new).is_err() {
                 return Outcome::Failed;
             }
+            self.flush_burst();
             let unsent = catching.requests.has_unsent();
             let flush_every = self.flush_every();
             tokio::select! {

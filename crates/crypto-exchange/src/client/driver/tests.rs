@@ -24,7 +24,7 @@ use crate::client::lifecycle::Lifecycle;
 use crate::client::live::{LiveDecoder, StreamEvent};
 use crate::client::stats::{ClientStats, Counters};
 use crate::client::test_support::{
-    Events, LIMIT, Memory, Request, accept, agg_id, agg_trade, answer_subscribe, config, drain,
+    EventsRx, LIMIT, Memory, Request, accept, agg_id, agg_trade, answer_subscribe, config, drain,
     endpoints, next_event, next_request, next_sent, reply, streams, until_close, wait_for,
 };
 use crate::domain::StreamName;
@@ -82,8 +82,8 @@ impl Harness {
     }
 
     /// Subscribes `names` for the tests' subscriber; returns its receiver.
-    fn subscribe<S: AsRef<str>>(&self, names: &[S]) -> Result<broadcast::Receiver<Events>> {
-        let (sender, receiver) = broadcast::channel(4096);
+    fn subscribe<S: AsRef<str>>(&self, names: &[S]) -> Result<EventsRx> {
+        let (sender, receiver) = crate::client::sink::channel(4096);
         self.commands
             .send(Command::Subscribe {
                 streams: streams(names)?,
@@ -197,7 +197,7 @@ async fn restore(
     h: &mut Harness,
     server: &mut Server,
     names: &[String],
-    events: &mut broadcast::Receiver<Events>,
+    events: &mut EventsRx,
     marker: u64,
 ) -> Result<usize> {
     // Withhold the first answer: `Subscribed` must wait for every request.
@@ -279,7 +279,7 @@ async fn bad_input_is_counted_and_never_fatal() -> Result<()> {
         "{event:?}"
     );
     ensure!(
-        events.try_recv().is_err(),
+        events.try_recv().is_none(),
         "only the valid event is delivered"
     );
     let stats = h.stats();

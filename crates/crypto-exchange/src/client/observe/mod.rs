@@ -6,9 +6,10 @@
 //! Who feeds it:
 //! - the drivers, synchronously: every lifecycle signal as it is emitted (so a
 //!   `Connected` is never counted after the first message of the session it
-//!   opened), each stream's registration when its route is added, and one
-//!   call per received event ([`HealthFeed::on_message`]: a short critical
-//!   section, no allocation), gaps and backfills as they happen;
+//!   opened), each stream's registration when its route is added, the
+//!   received events once per burst of frames ([`HealthFeed::on_messages`]:
+//!   one short critical section per burst, no allocation), gaps and backfills
+//!   as they happen;
 //! - the pool's supervisor forwarder: restarts and escalations;
 //! - a task (`task.rs`), once a second: the REST client's weight, 429 and 418
 //!   state, the circuit breakers' states, subscriber lag and undecodable frames
@@ -125,13 +126,27 @@ impl HealthFeed {
         f(&mut self.state().monitor)
     }
 
-    /// The hot path: an event of `bytes` bytes arrived on `stream`.
-    #[inline]
+    /// One event of `bytes` bytes arrived on `stream` (drivers report bursts
+    /// with [`on_messages`](Self::on_messages)).
+    #[cfg(test)]
     pub(crate) fn on_message(&self, stream: StreamId, bytes: usize, event_time_ms: Option<u64>) {
         let now = now();
         self.state()
             .monitor
             .on_message(stream, bytes, event_time_ms, now);
+    }
+
+    /// The events of a burst: one lock and one clock read for all of them
+    /// (they arrived together); `batch` is emptied, its capacity kept.
+    pub(crate) fn on_messages(&self, batch: &mut Vec<(StreamId, usize, Option<u64>)>) {
+        if batch.is_empty() {
+            return;
+        }
+        let now = now();
+        let mut state = self.state();
+        for (stream, bytes, event_time_ms) in batch.drain(..) {
+            state.monitor.on_message(stream, bytes, event_time_ms, now);
+        }
     }
 
     /// Registers (or reactivates) a stream served by connection `slot`.
