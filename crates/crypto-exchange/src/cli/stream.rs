@@ -211,8 +211,9 @@ pub(crate) async fn run(args: StreamArgs, logs: super::logs::Logs) -> ExitCode {
 /// The trace exporter, when built in (`otel`) and configured.
 #[cfg(feature = "otel")]
 type Telemetry = Option<super::telemetry::Exporter>;
+/// Without `otel` there is no exporter to stop.
 #[cfg(not(feature = "otel"))]
-type Telemetry = ();
+struct Telemetry;
 
 /// Installs the logs, with the OpenTelemetry layer when
 /// `telemetry.otlp_endpoint` is set (the settings checks refuse the key in a
@@ -223,13 +224,9 @@ fn start_logs(logs: super::logs::Logs, settings: &Settings) -> Result<Telemetry,
 }
 
 #[cfg(not(feature = "otel"))]
-#[expect(
-    clippy::unnecessary_wraps,
-    reason = "the same signature as the `otel` build's"
-)]
 fn start_logs(logs: super::logs::Logs, _settings: &Settings) -> Result<Telemetry, String> {
     logs.init();
-    Ok(())
+    Ok(Telemetry)
 }
 
 /// Flushes the spans still buffered to the collector.
@@ -245,11 +242,7 @@ async fn stop_telemetry(telemetry: Telemetry) {
 }
 
 #[cfg(not(feature = "otel"))]
-#[expect(
-    clippy::unused_async,
-    reason = "the same signature as the `otel` build's"
-)]
-async fn stop_telemetry((): Telemetry) {}
+async fn stop_telemetry(_: Telemetry) {}
 
 /// Checks every `--ws-url` and `--rest-url` before anything connects, so the
 /// message names the option and the URL. The client validates the stream
