@@ -20,18 +20,9 @@ struct Cli {
     /// Log format on stderr: `text` (human; coloured on a terminal) or `json`
     /// (one JSON object per line, with the span path). Level: RUST_LOG.
     #[arg(long, value_enum, global = true, default_value = "text")]
-    log_format: LogFormat,
+    log_format: cli::logs::LogFormat,
     #[command(subcommand)]
     command: Command,
-}
-
-/// How logs are written to stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// JSON lines (fields, current span and span list).
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,34 +53,11 @@ fn main() -> ExitCode {
         Command::Demo(_) | Command::Chaos(_) => "off",
         _ => "warn",
     };
-    // An empty RUST_LOG counts as unset; an invalid one is said, not ignored.
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(text) if !text.trim().is_empty() => tracing_subscriber::EnvFilter::try_new(&text)
-            .unwrap_or_else(|error| {
-                eprintln!(
-                    "crypto-exchange: RUST_LOG={text:?} is not a log filter ({error}); \
-                     using {default_filter:?} (write it like RUST_LOG=info or RUST_LOG=crypto_exchange=debug)"
-                );
-                tracing_subscriber::EnvFilter::new(default_filter)
-            }),
-        _ => tracing_subscriber::EnvFilter::new(default_filter),
-    };
-    match cli.log_format {
-        LogFormat::Json => {
-            cli::use_json_lines();
-            tracing_subscriber::fmt()
-                .json()
-                .with_current_span(true)
-                .with_span_list(true)
-                .with_env_filter(filter)
-                .with_writer(std::io::stderr)
-                .init();
-        }
-        LogFormat::Text => tracing_subscriber::fmt()
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init(),
+    let logs = cli::logs::Logs::new(cli.log_format, default_filter);
+    // `stream` starts its logs once its configuration is loaded: the
+    // configuration may name an OpenTelemetry collector (`telemetry.otlp_endpoint`).
+    if !matches!(command, Command::Stream(_)) {
+        logs.init();
     }
     if let Command::Config(args) = command {
         return cli::config::run(args);
@@ -104,7 +72,7 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         match command {
             Command::Demo(args) => cli::demo::run(args).await,
-            Command::Stream(args) => cli::stream::run(args).await,
+            Command::Stream(args) => cli::stream::run(args, logs).await,
             Command::Sim(args) => run_sim(&args).await,
             Command::Chaos(args) => cli::chaos::run(args).await,
             Command::Config(args) => cli::config::run(args),

@@ -15,9 +15,12 @@ pub(crate) mod chaos;
 pub(crate) mod config;
 pub(crate) mod demo;
 pub(crate) mod demo_view;
+pub(crate) mod logs;
 pub(crate) mod ops;
 pub(crate) mod output;
 pub(crate) mod stream;
+#[cfg(feature = "otel")]
+pub(crate) mod telemetry;
 pub(crate) mod user;
 
 use std::time::Duration;

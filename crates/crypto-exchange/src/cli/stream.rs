@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crypto_exchange::domain::parse_selection;
+use crypto_exchange::settings::Settings;
 use crypto_exchange::{Client, Update};
 use ws_transport::WsUrl;
 
@@ -61,7 +62,7 @@ fn list(text: &str) -> Vec<String> {
         .collect()
 }
 
-pub(crate) async fn run(args: StreamArgs) -> ExitCode {
+pub(crate) async fn run(args: StreamArgs, logs: super::logs::Logs) -> ExitCode {
     const COMMAND: &str = "crypto-exchange stream";
     if let Err(problem) = check_urls(&args.ws_url, &args.rest_url) {
         fail!("{COMMAND}: {problem}");
@@ -97,6 +98,13 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
         Err(code) => return code,
     };
     let settings = resolved.settings;
+    let telemetry = match start_logs(logs, &settings) {
+        Ok(telemetry) => telemetry,
+        Err(problem) => {
+            fail!("{COMMAND}: {problem}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
     let streams = match settings.selected_streams() {
         Ok(streams) if !streams.is_empty() => streams,
         Ok(_) => {
@@ -187,6 +195,8 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
     {
         fail!("crypto-exchange stream: ops endpoint: {error}");
     }
+    // After the client, so its last spans (the connections' ends) go out too.
+    stop_telemetry(telemetry).await;
     match result.and(flushed) {
         Ok(()) => ExitCode::SUCCESS,
         // A reader that went away (`| head`) is a normal end.
@@ -197,6 +207,42 @@ pub(crate) async fn run(args: StreamArgs) -> ExitCode {
         }
     }
 }
+
+/// The trace exporter, when built in (`otel`) and configured.
+#[cfg(feature = "otel")]
+type Telemetry = Option<super::telemetry::Exporter>;
+/// Without `otel` there is no exporter to stop.
+#[cfg(not(feature = "otel"))]
+struct Telemetry;
+
+/// Installs the logs, with the OpenTelemetry layer when
+/// `telemetry.otlp_endpoint` is set (the settings checks refuse the key in a
+/// build without `otel`, so this never silently drops it).
+#[cfg(feature = "otel")]
+fn start_logs(logs: super::logs::Logs, settings: &Settings) -> Result<Telemetry, String> {
+    logs.init_with_telemetry(&settings.telemetry)
+}
+
+#[cfg(not(feature = "otel"))]
+fn start_logs(logs: super::logs::Logs, _settings: &Settings) -> Result<Telemetry, String> {
+    logs.init();
+    Ok(Telemetry)
+}
+
+/// Flushes the spans still buffered to the collector.
+#[cfg(feature = "otel")]
+async fn stop_telemetry(telemetry: Telemetry) {
+    let Some(exporter) = telemetry else { return };
+    // The flush blocks on the exporter's thread: keep it off the runtime's workers.
+    match tokio::task::spawn_blocking(move || exporter.shutdown()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(problem)) => fail!("crypto-exchange stream: {problem}"),
+        Err(error) => fail!("crypto-exchange stream: the trace exporter's flush failed: {error}"),
+    }
+}
+
+#[cfg(not(feature = "otel"))]
+async fn stop_telemetry(_: Telemetry) {}
 
 /// Checks every `--ws-url` and `--rest-url` before anything connects, so the
 /// message names the option and the URL. The client validates the stream

@@ -54,6 +54,8 @@ pub struct Settings {
     pub rest: RestSettings,
     /// The ops HTTP endpoint and its admin controls.
     pub ops: OpsSettings,
+    /// OpenTelemetry export of traces (cargo feature `otel`).
+    pub telemetry: TelemetrySettings,
 }
 
 /// `[endpoints]`.
@@ -340,6 +342,53 @@ impl std::fmt::Debug for OpsSettings {
                 },
             )
             .finish()
+    }
+}
+
+/// `[telemetry]`: OpenTelemetry export of the gateway's tracing spans over
+/// OTLP (HTTP/protobuf). Exporting needs a build with the cargo feature
+/// `otel`; without it, a set `otlp_endpoint` is a configuration error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TelemetrySettings {
+    /// The collector's OTLP/HTTP base URL (`http://127.0.0.1:4318`); spans are
+    /// posted to `<base>/v1/traces` (a URL already ending in `/v1/traces` is
+    /// used as it is). Empty (default): no export.
+    pub otlp_endpoint: String,
+    /// The `service.name` resource attribute of every span (default `crypto-exchange`).
+    pub service_name: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        TelemetrySettings {
+            otlp_endpoint: String::new(),
+            service_name: "crypto-exchange".to_owned(),
+        }
+    }
+}
+
+impl TelemetrySettings {
+    /// Whether spans are to be exported (an endpoint is set).
+    #[must_use]
+    pub fn enabled(&self) -> bool {
+        !self.otlp_endpoint.is_empty()
+    }
+
+    /// The URL spans are posted to: the endpoint with `/v1/traces` appended
+    /// unless it already ends so; `None` when export is off.
+    #[must_use]
+    pub fn traces_url(&self) -> Option<String> {
+        if !self.enabled() {
+            return None;
+        }
+        let base = self.otlp_endpoint.trim_end_matches('/');
+        Some(if base.ends_with("/v1/traces") {
+            base.to_owned()
+        } else {
+            format!("{base}/v1/traces")
+        })
     }
 }
 

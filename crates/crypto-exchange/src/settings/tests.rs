@@ -124,6 +124,27 @@ fn every_bad_setting_gives_its_named_error() {
             &["pacing.max_frames = 10 per pacing.window = 1s is 10.0 frames per second"],
         ),
         (
+            "[telemetry]\notlp_endpoint = \"127.0.0.1:4318\"",
+            &["telemetry.otlp_endpoint = \"127.0.0.1:4318\" is not an http:// or https:// URL"],
+        ),
+        (
+            "[telemetry]\notlp_endpoint = \"grpc://collector:4317\"",
+            &[
+                "telemetry.otlp_endpoint = \"grpc://collector:4317\" is not an http:// or https:// URL",
+            ],
+        ),
+        (
+            "[telemetry]\nservice_name = \" \"",
+            &["telemetry.service_name = \" \" must not be empty"],
+        ),
+        (
+            "[telemetry]\nendpoint = \"http://127.0.0.1:4318\"",
+            &[
+                "unknown key `telemetry.endpoint` (in test.toml)",
+                "otlp_endpoint",
+            ],
+        ),
+        (
             "[pacing]\nwindow = \"0s\"",
             &["pacing.window = 0s must be greater than zero"],
         ),
@@ -393,5 +414,54 @@ fn every_key_is_documented() -> std::io::Result<()> {
             "{key} ({env}) is missing from docs/configuration.md"
         );
     }
+    Ok(())
+}
+
+/// With the `otel` feature an OTLP endpoint is accepted; without it, the same
+/// file is refused with an error naming the feature.
+#[test]
+fn an_otlp_endpoint_needs_the_otel_feature() {
+    let file = "[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318/\"";
+    let found = problems(file);
+    if cfg!(feature = "otel") {
+        assert!(found.is_empty(), "{found:?}");
+    } else {
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("telemetry.otlp_endpoint = ")
+                    && p.contains("cargo feature `otel`")),
+            "{found:?}"
+        );
+    }
+    let settings = super::TelemetrySettings {
+        otlp_endpoint: "http://127.0.0.1:4318/".to_owned(),
+        ..super::TelemetrySettings::default()
+    };
+    assert_eq!(
+        settings.traces_url().as_deref(),
+        Some("http://127.0.0.1:4318/v1/traces")
+    );
+    let full = super::TelemetrySettings {
+        otlp_endpoint: "https://otel.example/v1/traces".to_owned(),
+        ..super::TelemetrySettings::default()
+    };
+    assert_eq!(
+        full.traces_url().as_deref(),
+        Some("https://otel.example/v1/traces")
+    );
+    assert_eq!(super::TelemetrySettings::default().traces_url(), None);
+}
+
+#[test]
+fn the_otlp_endpoint_comes_from_the_environment() -> Result<(), ConfigError> {
+    let mut loader = Loader::new();
+    loader.env([(
+        "CRYPTO_EXCHANGE_TELEMETRY_SERVICE_NAME".to_owned(),
+        "gateway-eu".to_owned(),
+    )]);
+    let resolved = loader.resolve()?;
+    assert_eq!(resolved.settings.telemetry.service_name, "gateway-eu");
+    assert_eq!(resolved.origin("telemetry.service_name"), Some(Origin::Env));
     Ok(())
 }

@@ -67,6 +67,7 @@ impl Settings {
         self.check_health(&mut p);
         self.check_fallback_rest(&mut p);
         self.check_ops(&mut p);
+        self.check_telemetry(&mut p);
         self.check_durations(&mut p);
         let mut problems = p.0;
         // The library's own rules, as a backstop for anything the checks
@@ -339,6 +340,44 @@ impl Settings {
         p.share("rest.weight_share", r.weight_share);
         p.positive("rest.weight_window", r.weight_window);
         p.positive("rest.timeout", r.timeout);
+    }
+
+    fn check_telemetry(&self, p: &mut Problems) {
+        let t = &self.telemetry;
+        if t.enabled() {
+            let lower = t.otlp_endpoint.to_ascii_lowercase();
+            let host = lower
+                .strip_prefix("https://")
+                .or_else(|| lower.strip_prefix("http://"));
+            match host {
+                Some(h)
+                    if !h.is_empty()
+                        && !h.starts_with('/')
+                        && !h.contains(char::is_whitespace)
+                        && !h.contains(['?', '#']) => {}
+                _ => p.push(
+                    "telemetry.otlp_endpoint",
+                    format!("{:?}", t.otlp_endpoint),
+                    "is not an http:// or https:// URL with a host (and no query); \
+                     write it like \"http://127.0.0.1:4318\" (the collector's OTLP/HTTP port)",
+                ),
+            }
+            if !cfg!(feature = "otel") {
+                p.push(
+                    "telemetry.otlp_endpoint",
+                    format!("{:?}", t.otlp_endpoint),
+                    "needs OpenTelemetry export, which this build lacks: rebuild with the cargo \
+                     feature `otel` (cargo build -p crypto-exchange --features otel), or leave the key empty",
+                );
+            }
+        }
+        if t.service_name.trim().is_empty() {
+            p.push(
+                "telemetry.service_name",
+                format!("{:?}", t.service_name),
+                "must not be empty; write it like \"crypto-exchange\"",
+            );
+        }
     }
 
     fn check_ops(&self, p: &mut Problems) {
