@@ -40,6 +40,11 @@ async fn rest_failing_during_a_backfill_is_one_gap_and_the_stream_goes_on() -> R
     client_config.reconnect.initial_delay = Duration::from_millis(100);
     client_config.reconnect.max_delay = Duration::from_millis(800);
     client_config.rest.retry_backoff = Duration::from_millis(20);
+    // While the backfill asks the failing host (until its breaker opens) the
+    // stream's live events are held, at 2,000 a second; released at once
+    // after the gap, they must fit the subscriber's buffer, or the test would
+    // see an (exact, explicit) `Lagged` instead of the ids it checks.
+    client_config.subscriber_buffer = 1 << 15;
     let max_retries = u64::from(client_config.rest.max_retries);
     // Failed calls (after retries) that open the REST host's breaker, which
     // then stays open (30 s) beyond the backfill's patience.
