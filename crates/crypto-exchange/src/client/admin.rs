@@ -410,7 +410,19 @@ async fn recovery(
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let call = match accept(&state, &headers, query.as_deref(), body) {
+    reconnect_each("recovery", &state, &headers, query.as_deref(), body)
+}
+
+/// `recovery` and `rotate`: each connection named (or all) reconnects now,
+/// make-before-break when connected (`Client::trigger_recovery`).
+fn reconnect_each(
+    action: &'static str,
+    state: &AdminState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let call = match accept(state, headers, query, body) {
         Ok(call) => call,
         Err(response) => return response,
     };
@@ -422,7 +434,7 @@ async fn recovery(
         .into_iter()
         .filter(|&id| call.client.trigger_recovery(id))
         .collect();
-    done("recovery", None, applied)
+    done(action, None, applied)
 }
 
 async fn fallback(
@@ -462,17 +474,5 @@ async fn rotate(
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let call = match accept(&state, &headers, query.as_deref(), body) {
-        Ok(call) => call,
-        Err(response) => return response,
-    };
-    let ids = match call.connections() {
-        Ok(ids) => ids,
-        Err(response) => return response,
-    };
-    let applied = ids
-        .into_iter()
-        .filter(|&id| call.client.trigger_recovery(id))
-        .collect();
-    done("rotate", None, applied)
+    reconnect_each("rotate", &state, &headers, query.as_deref(), body)
 }
